@@ -1,0 +1,50 @@
+// A pipeline stage. Stateless stages answer per record; stateful ones (windows,
+// detectors) hold results and forward them when time moves.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "weir/record.hpp"
+#include "weir/state.hpp"
+#include "weir/time.hpp"
+
+namespace weir {
+
+// What a stage did with a record.
+enum class StageResult : uint8_t {
+  kPass,        // continue to the next stage with the (possibly changed) record
+  kDrop,        // filtered out on purpose ($match false, validationAction discard)
+  kConsumed,    // taken into the stage's state (a window); results come later via forward()
+  kDeadLetter,  // rejected: the stage called StageContext::reject() with the reason
+};
+
+// Handed to a stage by its pipeline: where results go, and the time the engine says it is.
+class StageContext {
+ public:
+  virtual ~StageContext() = default;
+  // Sends a new record into the stages after this one.
+  virtual void forward(Record&& record) = 0;
+  // Records the reason for a kDeadLetter answer (reason: a short token such as "late";
+  // detail: a human-readable sentence).
+  virtual void reject(std::string_view reason, std::string_view detail) = 0;
+  // Processing time now, as the engine's clock says.
+  virtual TimeMs now() const = 0;
+};
+
+class Operator {
+ public:
+  virtual ~Operator() = default;
+  virtual StageResult process(Record& record, StageContext& ctx) = 0;
+  // Processing time has moved to ctx.now() (called on every engine tick): idle timeouts,
+  // dead-man timers.
+  virtual void on_tick(StageContext& ctx) { (void)ctx; }
+  // End of input (replay, shutdown of a finite source): emit what is pending.
+  virtual void flush(StageContext& ctx) { (void)ctx; }
+  // State for checkpoints. Stateless stages keep the defaults.
+  virtual void save(StateWriter& out) const { (void)out; }
+  virtual void load(StateReader& in) { (void)in; }
+};
+
+}  // namespace weir

@@ -1,0 +1,224 @@
+#include "config/config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace weir::config {
+
+namespace {
+
+constexpr OptionSpec kConnectionOptions[] = {
+    {"type", OptionType::kString, true, "", "connection type: \"mqtt\""},
+    {"host", OptionType::kString, false, "127.0.0.1", "broker host name or address"},
+    {"port", OptionType::kInteger, false, "1883 (8883 with tls)", "broker port"},
+    {"clientId", OptionType::kString, false, "weir-<connection>", "MQTT client id; fixed so the broker keeps the session"},
+    {"keepalive", OptionType::kInteger, false, "30", "keepalive in seconds"},
+    {"cleanSession", OptionType::kBoolean, false, "false", "start a new session each time (loses what the broker queued)"},
+    {"username", OptionType::kString, false, "", "user name"},
+    {"password", OptionType::kString, false, "", "password (prefer passwordFile or passwordEnv)"},
+    {"passwordFile", OptionType::kString, false, "", "file whose first line is the password"},
+    {"passwordEnv", OptionType::kString, false, "", "environment variable holding the password"},
+    {"tls", OptionType::kObject, false, "", "TLS: caFile, caPath, certFile, keyFile, insecure"},
+    {"reconnectMinMs", OptionType::kInteger, false, "500", "first reconnect delay"},
+    {"reconnectMaxMs", OptionType::kInteger, false, "30000", "longest reconnect delay (exponential back-off)"},
+};
+constexpr ComponentInfo kConnectionInfo{"connection", "a broker connection", kConnectionOptions};
+
+constexpr OptionSpec kTlsOptions[] = {
+    {"caFile", OptionType::kString, false, "", "PEM file of trusted CA certificates"},
+    {"caPath", OptionType::kString, false, "", "directory of trusted CA certificates"},
+    {"certFile", OptionType::kString, false, "", "client certificate (PEM)"},
+    {"keyFile", OptionType::kString, false, "", "client private key (PEM)"},
+    {"insecure", OptionType::kBoolean, false, "false", "do not verify the server certificate (logged as a warning)"},
+};
+constexpr ComponentInfo kTlsInfo{"tls", "TLS options", kTlsOptions};
+
+constexpr OptionSpec kTopOptions[] = {
+    {"connections", OptionType::kObject, true, "", "named broker connections"},
+    {"pipelines", OptionType::kArray, true, "", "the pipelines"},
+    {"engine", OptionType::kObject, false, "", "engine options: queueCapacity, logLevel, statsIntervalMs"},
+};
+constexpr ComponentInfo kTopInfo{"config", "a weir configuration", kTopOptions};
+
+constexpr OptionSpec kEngineOptions[] = {
+    {"queueCapacity", OptionType::kInteger, false, "10000", "messages buffered between ingest and processing"},
+    {"logLevel", OptionType::kString, false, "info", "trace, debug, info, warn, error"},
+    {"statsIntervalMs", OptionType::kInteger, false, "60000", "how often counters are logged (0: never)"},
+};
+constexpr ComponentInfo kEngineInfo{"engine", "engine options", kEngineOptions};
+
+constexpr OptionSpec kPipelineOptions[] = {
+    {"name", OptionType::kString, true, "", "unique pipeline name"},
+    {"dlq", OptionType::kObject, false, "", "dead-letter topic: {connectionName, topic}"},
+    {"pipeline", OptionType::kArray, true, "", "the stages, starting with $source"},
+};
+constexpr ComponentInfo kPipelineInfo{"pipeline", "a pipeline", kPipelineOptions};
+
+constexpr OptionSpec kDlqOptions[] = {
+    {"connectionName", OptionType::kString, true, "", "connection to publish dead letters on"},
+    {"topic", OptionType::kString, true, "", "dead-letter topic"},
+};
+constexpr ComponentInfo kDlqInfo{"dlq", "dead-letter destination", kDlqOptions};
+
+std::string read_password_file(const Node& node) {
+  std::string file = node.as_nonempty_string();
+  std::ifstream in(file);
+  if (!in) throw ConfigError(node.path(), "cannot read password file \"" + file + "\"");
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+  return line;
+}
+
+ConnectionSpec parse_connection(const std::string& name, const Node& node) {
+  node.expect_object();
+  node.check_options(kConnectionInfo);
+  ConnectionSpec c;
+  c.name = name;
+  c.path = node.path();
+  c.type = node.at("type").as_enum({"mqtt"});
+  c.host = node.string_or("host", "127.0.0.1");
+  if (c.host.empty()) node.at("host").fail("a non-empty host name");
+  c.client_id = node.string_or("clientId", "weir-" + name);
+  if (c.client_id.empty() || c.client_id.size() > 23 * 8) {
+    node.at("clientId").fail("a non-empty client id of at most 184 characters");
+  }
+  c.keepalive = static_cast<int>(node.int_or("keepalive", 30, 5, 65535));
+  c.clean_session = node.bool_or("cleanSession", false);
+  c.username = node.string_or("username", "");
+  int sources = 0;
+  if (auto p = node.get("password")) { c.password = p->as_string(); ++sources; }
+  if (auto p = node.get("passwordFile")) { c.password = read_password_file(*p); ++sources; }
+  if (auto p = node.get("passwordEnv")) {
+    std::string var = p->as_nonempty_string();
+    const char* v = std::getenv(var.c_str());
+    if (v == nullptr) throw ConfigError(p->path(), "environment variable \"" + var + "\" is not set");
+    c.password = v;
+    ++sources;
+  }
+  if (sources > 1) {
+    throw ConfigError(node.path(), "give only one of password, passwordFile and passwordEnv");
+  }
+  if (auto t = node.get("tls")) {
+    t->check_options(kTlsInfo);
+    TlsSpec tls;
+    tls.ca_file = t->string_or("caFile", "");
+    tls.ca_path = t->string_or("caPath", "");
+    tls.cert_file = t->string_or("certFile", "");
+    tls.key_file = t->string_or("keyFile", "");
+    tls.insecure = t->bool_or("insecure", false);
+    if (tls.cert_file.empty() != tls.key_file.empty()) {
+      throw ConfigError(t->path(), "certFile and keyFile go together: give both or neither");
+    }
+    c.tls = tls;
+  }
+  c.port = static_cast<int>(node.int_or("port", c.tls ? 8883 : 1883, 1, 65535));
+  c.reconnect_min_ms = static_cast<int>(node.int_or("reconnectMinMs", 500, 10, 3600000));
+  c.reconnect_max_ms =
+      static_cast<int>(node.int_or("reconnectMaxMs", 30000, c.reconnect_min_ms, 3600000));
+  return c;
+}
+
+std::string line_column(const std::string& text, size_t byte) {
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') { ++line; col = 1; } else { ++col; }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(col);
+}
+
+}  // namespace
+
+Config Config::load_file(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ConfigError("", "cannot open config file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse(ss.str(), file);
+}
+
+Config Config::parse(const std::string& text, const std::string& file_name) {
+  Config cfg;
+  cfg.file_ = file_name;
+  cfg.doc_ = std::make_shared<Json>();
+  try {
+    *cfg.doc_ = Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    // e.byte is 1-based position of the error.
+    throw ConfigError("", "invalid JSON at " + line_column(text, e.byte ? e.byte - 1 : 0) + ": " +
+                              std::string(e.what()).substr(std::string(e.what()).find(':') + 2));
+  }
+  Node root(*cfg.doc_, "");
+  if (!cfg.doc_->is_object()) {
+    throw ConfigError("/", "got " + describe(*cfg.doc_) + ", expected an object with \"connections\" and \"pipelines\"");
+  }
+  root.check_options(kTopInfo);
+  Node conns = root.at("connections");
+  conns.expect_object();
+  if (conns.size() == 0) conns.fail("at least one connection");
+  for (auto it = conns.json().begin(); it != conns.json().end(); ++it) {
+    Node c = conns.at(it.key());
+    if (it.key().empty()) c.fail("a connection with a non-empty name");
+    cfg.connections_.emplace(it.key(), parse_connection(it.key(), c));
+  }
+  if (auto e = root.get("engine")) {
+    e->check_options(kEngineInfo);
+    cfg.engine_.queue_capacity = static_cast<size_t>(e->int_or("queueCapacity", 10000, 1, 10000000));
+    if (auto l = e->get("logLevel")) {
+      cfg.engine_.log_level = l->as_enum({"trace", "debug", "info", "warn", "error"});
+    }
+    cfg.engine_.stats_interval_ms = e->int_or("statsIntervalMs", 60000, 0, 86400000);
+  }
+  Node pipes = root.at("pipelines");
+  pipes.expect_array(true);
+  std::set<std::string> names;
+  for (size_t i = 0; i < pipes.size(); ++i) {
+    Node p = pipes.at(i);
+    p.expect_object();
+    p.check_options(kPipelineInfo);
+    PipelineSpec spec;
+    spec.path = p.path();
+    Node name = p.at("name");
+    spec.name = name.as_nonempty_string();
+    if (!names.insert(spec.name).second) name.fail("a pipeline name not used before");
+    if (auto d = p.get("dlq")) {
+      d->check_options(kDlqInfo);
+      DlqSpec dlq;
+      Node cn = d->at("connectionName");
+      dlq.connection = cn.as_nonempty_string();
+      cfg.connection(dlq.connection, cn.path());
+      Node topic = d->at("topic");
+      dlq.topic = topic.as_nonempty_string();
+      if (dlq.topic.find_first_of("+#") != std::string::npos) topic.fail("a topic without wildcards");
+      spec.dlq = dlq;
+    }
+    p.at("pipeline").expect_array(true);
+    cfg.pipelines_.push_back(std::move(spec));
+  }
+  return cfg;
+}
+
+Node Config::stages(size_t i) const {
+  return Node((*doc_)["pipelines"][i]["pipeline"], pipelines_.at(i).path + "/pipeline");
+}
+
+const ConnectionSpec& Config::connection(const std::string& name, const std::string& path) const {
+  auto it = connections_.find(name);
+  if (it == connections_.end()) {
+    std::string list;
+    for (const auto& [n, c] : connections_) list += (list.empty() ? "\"" : ", \"") + n + "\"";
+    throw ConfigError(path, "unknown connection \"" + name + "\", expected one of " + list);
+  }
+  return it->second;
+}
+
+std::string format_config_error(const std::string& file, const ConfigError& e) {
+  std::string out = file;
+  if (!e.path().empty()) out += ": " + e.path();
+  out += ": " + e.message();
+  return out;
+}
+
+}  // namespace weir::config

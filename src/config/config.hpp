@@ -1,0 +1,85 @@
+// The configuration file: connections and pipelines, validated at load. Stage options are
+// validated by the stages themselves when the engine builds them (see engine/).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/node.hpp"
+
+namespace weir::config {
+
+struct TlsSpec {
+  std::string ca_file;
+  std::string ca_path;
+  std::string cert_file;
+  std::string key_file;
+  bool insecure = false;  // skip server certificate verification (logged loudly)
+};
+
+struct ConnectionSpec {
+  std::string name;
+  std::string type;  // "mqtt"
+  std::string host = "127.0.0.1";
+  int port = 1883;
+  std::string client_id;
+  int keepalive = 30;
+  bool clean_session = false;
+  std::string username;
+  std::string password;  // resolved from password, passwordFile or passwordEnv; never logged
+  std::optional<TlsSpec> tls;
+  int reconnect_min_ms = 500;
+  int reconnect_max_ms = 30000;
+  std::string path;  // JSON pointer of the connection, for messages
+};
+
+struct DlqSpec {
+  std::string connection;
+  std::string topic;
+};
+
+struct PipelineSpec {
+  std::string name;
+  std::optional<DlqSpec> dlq;
+  std::string path;  // "/pipelines/0"
+};
+
+struct EngineSpec {
+  size_t queue_capacity = 10000;
+  std::string log_level = "info";
+  int64_t stats_interval_ms = 60000;
+};
+
+class Config {
+ public:
+  // Loads and checks a config file; throws ConfigError whose path is a JSON pointer and
+  // whose message says what was expected. file() is set for messages.
+  static Config load_file(const std::string& file);
+  static Config parse(const std::string& text, const std::string& file_name);
+
+  const std::string& file() const noexcept { return file_; }
+  const Json& json() const noexcept { return *doc_; }
+  const std::map<std::string, ConnectionSpec>& connections() const noexcept { return connections_; }
+  const std::vector<PipelineSpec>& pipelines() const noexcept { return pipelines_; }
+  const EngineSpec& engine() const noexcept { return engine_; }
+  // The stage array of pipeline i.
+  Node stages(size_t i) const;
+  const ConnectionSpec& connection(const std::string& name, const std::string& path) const;
+
+ private:
+  std::string file_;
+  std::shared_ptr<Json> doc_;  // shared so Config stays cheap to move
+  std::map<std::string, ConnectionSpec> connections_;
+  std::vector<PipelineSpec> pipelines_;
+  EngineSpec engine_;
+};
+
+// "FILE: PATH: MESSAGE", the one line printed for a config error.
+std::string format_config_error(const std::string& file, const ConfigError& e);
+
+}  // namespace weir::config

@@ -1,0 +1,123 @@
+#include "engine/pipeline_runner.hpp"
+
+#include "core/base64.hpp"
+
+namespace weir::engine {
+
+// The StageContext of one stage: forward() continues after that stage.
+class PipelineRunner::Context final : public StageContext {
+ public:
+  Context(PipelineRunner& runner, size_t index) : runner_(runner), index_(index) {}
+  void forward(Record&& record) override { runner_.run(std::move(record), index_ + 1); }
+  void reject(std::string_view reason, std::string_view detail) override {
+    reason_ = reason;
+    detail_ = detail;
+  }
+  TimeMs now() const override { return runner_.clock_.now(); }
+  std::string reason_;
+  std::string detail_;
+
+ private:
+  PipelineRunner& runner_;
+  size_t index_;
+};
+
+PipelineRunner::PipelineRunner(std::string name, SourceSpec source,
+                               std::vector<std::unique_ptr<Operator>> stages, EmitSpec emit,
+                               uint32_t emit_connection, std::optional<uint32_t> dlq_connection,
+                               std::string dlq_topic, OutputRouter& router, const Clock& clock,
+                               core::RateLimitedLog& log)
+    : name_(std::move(name)), source_(std::move(source)), stages_(std::move(stages)),
+      emit_(std::move(emit)), emit_connection_(emit_connection), dlq_connection_(dlq_connection),
+      dlq_topic_(std::move(dlq_topic)), router_(router), clock_(clock), log_(log) {
+  for (size_t i = 0; i < stages_.size(); ++i) contexts_.push_back(std::make_unique<Context>(*this, i));
+}
+
+PipelineRunner::~PipelineRunner() = default;
+
+void PipelineRunner::push(Record&& record) {
+  ++counters_.readings_in;
+  run(std::move(record), 0);
+}
+
+void PipelineRunner::run(Record&& record, size_t from) {
+  for (size_t i = from; i < stages_.size(); ++i) {
+    Context& ctx = *contexts_[i];
+    switch (stages_[i]->process(record, ctx)) {
+      case StageResult::kPass: continue;
+      case StageResult::kDrop: ++counters_.filtered; return;
+      case StageResult::kConsumed: return;
+      case StageResult::kDeadLetter:
+        dead_letter_record(record, ctx.reason_.empty() ? "rejected" : ctx.reason_, ctx.detail_, i);
+        ctx.reason_.clear();
+        ctx.detail_.clear();
+        return;
+    }
+  }
+  emit(record);
+}
+
+void PipelineRunner::emit(const Record& record) {
+  OutputMessage out;
+  emit_.topic.render(record.doc, out.topic);
+  record.doc.append_json(out.payload);
+  out.qos = emit_.qos;
+  out.retain = emit_.retain;
+  ++counters_.outputs;
+  router_.send(emit_connection_, std::move(out), clock_.now());
+}
+
+void PipelineRunner::tick() {
+  for (size_t i = 0; i < stages_.size(); ++i) stages_[i]->on_tick(*contexts_[i]);
+}
+
+void PipelineRunner::flush() {
+  for (size_t i = 0; i < stages_.size(); ++i) stages_[i]->flush(*contexts_[i]);
+}
+
+void PipelineRunner::dead_letter(const Message& origin, std::string_view reason,
+                                 std::string_view detail) {
+  publish_dead_letter(&origin, nullptr, reason, detail, std::nullopt);
+}
+
+void PipelineRunner::dead_letter_record(const Record& record, std::string_view reason,
+                                        std::string_view detail, size_t stage) {
+  publish_dead_letter(record.origin, &record, reason, detail, stage + 1);
+}
+
+void PipelineRunner::publish_dead_letter(const Message* origin, const Record* record,
+                                         std::string_view reason, std::string_view detail,
+                                         std::optional<size_t> stage) {
+  ++counters_.dead_letters[std::string(reason)];
+  TimeMs now = clock_.now();
+  log_.warn(now, std::string(reason),
+            "pipeline \"" + name_ + "\"" + (origin ? ", topic \"" + origin->topic + "\"" : "") +
+                ": " + std::string(detail));
+  if (!dlq_connection_) return;
+  Value doc = Value::object();
+  doc.set("reason", Value(reason));
+  doc.set("detail", Value(detail));
+  doc.set("pipeline", Value(name_));
+  if (stage) doc.set("stage", Value(static_cast<int64_t>(*stage)));
+  if (origin != nullptr) {
+    doc.set("topic", Value(origin->topic));
+    doc.set("receivedAt", Value(format_iso8601(origin->received)));
+    if (core::is_valid_utf8(origin->payload)) {
+      doc.set("payload", Value(origin->payload));
+    } else {
+      doc.set("payload", Value(core::base64_encode(origin->payload)));
+      doc.set("encoding", Value("base64"));
+    }
+  }
+  if (record != nullptr) {
+    doc.set("eventTime", Value(format_iso8601(record->event_time)));
+    if (origin == nullptr) doc.set("document", record->doc);
+  }
+  OutputMessage out;
+  out.topic = dlq_topic_;
+  doc.append_json(out.payload);
+  out.qos = 1;
+  router_.send(*dlq_connection_, std::move(out), now);
+}
+
+}  // namespace weir::engine

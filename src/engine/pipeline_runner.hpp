@@ -1,0 +1,75 @@
+// One configured pipeline at run time: its source, stages, $emit and dead-letter topic.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/rate_limited_log.hpp"
+#include "engine/emit_spec.hpp"
+#include "engine/output_router.hpp"
+#include "engine/source_spec.hpp"
+#include "weir/time.hpp"
+#include "weir/operator.hpp"
+
+namespace weir::engine {
+
+struct PipelineCounters {
+  uint64_t readings_in = 0;  // readings decoded and entering the stages
+  uint64_t filtered = 0;     // dropped on purpose ($match, validation "discard")
+  uint64_t outputs = 0;      // results published by $emit
+  std::map<std::string, uint64_t> dead_letters;  // by reason
+  uint64_t dead_letter_total() const {
+    uint64_t n = 0;
+    for (const auto& [r, c] : dead_letters) n += c;
+    return n;
+  }
+};
+
+class PipelineRunner {
+ public:
+  PipelineRunner(std::string name, SourceSpec source, std::vector<std::unique_ptr<Operator>> stages,
+                 EmitSpec emit, uint32_t emit_connection, std::optional<uint32_t> dlq_connection,
+                 std::string dlq_topic, OutputRouter& router, const Clock& clock,
+                 core::RateLimitedLog& log);
+  ~PipelineRunner();
+
+  const std::string& name() const noexcept { return name_; }
+  const SourceSpec& source() const noexcept { return source_; }
+  const PipelineCounters& counters() const noexcept { return counters_; }
+
+  // A decoded reading of origin enters the first stage after $source.
+  void push(Record&& record);
+  // A message that never became a reading (too large, malformed, no time).
+  void dead_letter(const Message& origin, std::string_view reason, std::string_view detail);
+  void tick();
+  void flush();
+
+ private:
+  class Context;
+  void run(Record&& record, size_t from);
+  void emit(const Record& record);
+  void dead_letter_record(const Record& record, std::string_view reason, std::string_view detail,
+                          size_t stage);
+  void publish_dead_letter(const Message* origin, const Record* record, std::string_view reason,
+                           std::string_view detail, std::optional<size_t> stage);
+
+  std::string name_;
+  SourceSpec source_;
+  std::vector<std::unique_ptr<Operator>> stages_;
+  std::vector<std::unique_ptr<Context>> contexts_;
+  EmitSpec emit_;
+  uint32_t emit_connection_;
+  std::optional<uint32_t> dlq_connection_;
+  std::string dlq_topic_;
+  OutputRouter& router_;
+  const Clock& clock_;
+  core::RateLimitedLog& log_;
+  PipelineCounters counters_;
+  std::string topic_buffer_;
+};
+
+}  // namespace weir::engine

@@ -1,0 +1,111 @@
+#include "engine/runner.hpp"
+
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "core/bounded_queue.hpp"
+#include "engine/engine.hpp"
+#include "ingest/mqtt/mqtt_client.hpp"
+#include "sink/mqtt/mqtt_sink.hpp"
+
+namespace weir::engine {
+
+namespace {
+constexpr auto kPollInterval = std::chrono::milliseconds(50);
+constexpr TimeMs kTickInterval = 100;
+constexpr size_t kBatch = 512;
+}  // namespace
+
+int run_live(const config::Config& config, const std::atomic<bool>& stop) {
+  SystemClock clock;
+  Engine engine(config, clock);
+  core::BoundedQueue<Message> queue(config.engine().queue_capacity);
+
+  std::vector<std::unique_ptr<ingest::MqttClient>> clients;
+  std::vector<std::unique_ptr<sink::MqttSink>> sinks;
+  const auto& names = engine.connection_names();
+  for (uint32_t c = 0; c < names.size(); ++c) {
+    const auto& spec = config.connections().at(names[c]);
+    clients.push_back(std::make_unique<ingest::MqttClient>(spec, c, [&](Message&& m) {
+      queue.push(std::move(m));
+    }));
+    sinks.push_back(std::make_unique<sink::MqttSink>(*clients.back()));
+    engine.set_sink(c, sinks.back().get());
+  }
+  for (const auto& s : engine.subscriptions()) {
+    clients[s.connection]->add_subscription(s.filter, s.qos);
+    spdlog::info("subscribing to \"{}\" (QoS {}) on connection \"{}\"", s.filter, s.qos, names[s.connection]);
+  }
+  for (auto& c : clients) {
+    std::string error;
+    if (!c->start(error)) {
+      spdlog::error("connection \"{}\": {}", c->name(), error);
+      return 1;
+    }
+  }
+  spdlog::info("weir running {} pipeline(s)", engine.pipelines().size());
+
+  std::vector<Message> batch;
+  batch.reserve(kBatch);
+  TimeMs last_tick = clock.now();
+  TimeMs last_stats = last_tick;
+  uint64_t last_full_waits = 0;
+  auto process_batch = [&] {
+    for (auto& m : batch) engine.handle(m);
+    batch.clear();
+  };
+  auto maybe_tick = [&] {
+    TimeMs now = clock.now();
+    if (now - last_tick >= kTickInterval) {
+      engine.tick();
+      last_tick = now;
+    }
+    auto interval = config.engine().stats_interval_ms;
+    if (interval > 0 && now - last_stats >= interval) {
+      uint64_t waits = queue.full_waits();
+      spdlog::info("stats: {} queue={} queue_full_waits={}", engine.stats_line(), queue.size(), waits - last_full_waits);
+      last_full_waits = waits;
+      last_stats = now;
+    }
+  };
+
+  while (!stop.load(std::memory_order_relaxed)) {
+    if (auto m = queue.pop_for(kPollInterval)) {
+      batch.push_back(std::move(*m));
+      queue.drain(batch, kBatch - 1);
+      process_batch();
+    }
+    maybe_tick();
+  }
+
+  // Shutdown. Disconnect first, so the broker stops delivering (whatever it sent but we
+  // did not acknowledge is delivered again next time), while this thread keeps processing
+  // what was already received so a handler blocked on a full queue can return.
+  spdlog::info("stopping: disconnecting, {} message(s) queued", queue.size());
+  std::atomic<bool> disconnected{false};
+  std::thread stopper([&] {
+    for (auto& c : clients) c->stop();
+    disconnected = true;
+  });
+  while (!disconnected.load()) {
+    if (auto m = queue.pop_for(std::chrono::milliseconds(10))) {
+      batch.push_back(std::move(*m));
+      queue.drain(batch, kBatch - 1);
+      process_batch();
+    }
+  }
+  stopper.join();
+  while (queue.drain(batch, kBatch) > 0) process_batch();
+  engine.tick();
+  spdlog::info("stopped: {}", engine.stats_line());
+  if (engine.router().backlog() > 0) {
+    spdlog::warn("{} output(s) could not be published before shutdown", engine.router().backlog());
+  }
+  return 0;
+}
+
+}  // namespace weir::engine

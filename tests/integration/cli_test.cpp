@@ -1,0 +1,222 @@
+// The weir command line: check (valid and broken configs), replay (exact, deterministic
+// output), version and help.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/process.hpp"
+
+namespace weir::test {
+namespace {
+
+using nlohmann::json;
+
+json base_config() {
+  return json::parse(R"({
+    "connections": {"local": {"type": "mqtt", "host": "127.0.0.1", "port": 1883, "clientId": "weir-gw1"}},
+    "pipelines": [{
+      "name": "room-temps",
+      "dlq": {"connectionName": "local", "topic": "weir/dlq/room-temps"},
+      "pipeline": [
+        {"$source": {"connectionName": "local", "topic": "sensors/+device/telemetry", "format": "json", "timeField": "ts"}},
+        {"$match": {"temp": {"$gte": -40, "$lt": 125}}},
+        {"$addFields": {"tempF": {"$add": [{"$multiply": ["$temp", 1.8]}, 32]}}},
+        {"$tumblingWindow": {
+          "interval": {"size": 10, "unit": "second"},
+          "allowedLateness": {"size": 2, "unit": "second"},
+          "idleTimeout": {"size": 30, "unit": "second"},
+          "pipeline": [{"$group": {"_id": "$device", "n": {"$count": {}}, "avg": {"$avg": "$temp"},
+                                   "min": {"$min": "$temp"}, "max": {"$max": "$temp"}, "sum": {"$sum": "$temp"},
+                                   "first": {"$first": "$temp"}, "last": {"$last": "$temp"}}}]}},
+        {"$emit": {"connectionName": "local", "topic": "agg/{_id}"}}
+      ]
+    }]
+  })");
+}
+
+TEST(Cli, VersionAndHelp) {
+  auto v = run_command({WEIR_EXE, "--version"});
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_EQ(v.out.rfind("weir ", 0), 0u) << v.out;
+  auto h = run_command({WEIR_EXE, "--help"});
+  EXPECT_EQ(h.exit_code, 0);
+  for (const char* cmd : {"run", "check", "replay"}) EXPECT_NE(h.out.find(cmd), std::string::npos) << h.out;
+}
+
+TEST(Cli, ShippedConfigIsValid) {
+  for (const char* f : {"/config/weir.json"}) {
+    std::string file = std::string(WEIR_SOURCE_DIR) + f;
+    auto r = run_command({WEIR_EXE, "check", "-c", file});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("OK"), std::string::npos);
+  }
+}
+
+struct BrokenConfig {
+  const char* name;
+  // Applies the breakage to a copy of the base config (or replaces the text when raw).
+  std::function<void(json&)> breakage;
+  std::string raw;
+  std::string path;      // JSON pointer the message must name
+  std::string expected;  // words the message must contain
+};
+
+TEST(Cli, CheckRejectsBrokenConfigsWithPathAndExpectation) {
+  const std::vector<BrokenConfig> cases = {
+      {"not json", nullptr, "{\"connections\": {,}", "", "invalid JSON at line 1, column"},
+      {"size is a string", [](json& j) { j["pipelines"][0]["pipeline"][3]["$tumblingWindow"]["interval"]["size"] = "ten"; },
+       "", "/pipelines/0/pipeline/3/$tumblingWindow/interval/size", "expected an integer from 1"},
+      {"bad unit", [](json& j) { j["pipelines"][0]["pipeline"][3]["$tumblingWindow"]["interval"]["unit"] = "fortnight"; },
+       "", "/pipelines/0/pipeline/3/$tumblingWindow/interval/unit", "expected one of \"ms\", \"second\""},
+      {"unknown stage", [](json& j) { j["pipelines"][0]["pipeline"][1] = {{"$filter", json::object()}}; },
+       "", "/pipelines/0/pipeline/1/$filter", "unknown stage \"$filter\""},
+      {"unknown connection", [](json& j) { j["pipelines"][0]["pipeline"][0]["$source"]["connectionName"] = "cloud"; },
+       "", "/pipelines/0/pipeline/0/$source/connectionName", "unknown connection \"cloud\", expected one of \"local\""},
+      {"port out of range", [](json& j) { j["connections"]["local"]["port"] = 70000; },
+       "", "/connections/local/port", "expected an integer from 1 to 65535"},
+      {"no pipelines", [](json& j) { j.erase("pipelines"); }, "", "/pipelines", "missing required option \"pipelines\""},
+      {"first stage not $source", [](json& j) { j["pipelines"][0]["pipeline"].erase(0); },
+       "", "/pipelines/0/pipeline/0", "expected the first stage to be {\"$source\""},
+      {"last stage not $emit", [](json& j) { j["pipelines"][0]["pipeline"].erase(4); },
+       "", "/pipelines/0/pipeline/3", "expected the last stage to be {\"$emit\""},
+      {"bad topic pattern", [](json& j) { j["pipelines"][0]["pipeline"][0]["$source"]["topic"] = "sensors/#/x"; },
+       "", "/pipelines/0/pipeline/0/$source/topic", "must be the last level"},
+      {"unknown accumulator", [](json& j) { j["pipelines"][0]["pipeline"][3]["$tumblingWindow"]["pipeline"][0]["$group"]["n"] = {{"$countAll", json::object()}}; },
+       "", "/pipelines/0/pipeline/3/$tumblingWindow/pipeline/0/$group/n/$countAll", "unknown accumulator"},
+      {"unknown option", [](json& j) { j["pipelines"][0]["pipeline"][3]["$tumblingWindow"]["size"] = 10; },
+       "", "/pipelines/0/pipeline/3/$tumblingWindow/size", "unknown option \"size\" for $tumblingWindow"},
+      {"duplicate pipeline name", [](json& j) { j["pipelines"].push_back(j["pipelines"][0]); },
+       "", "/pipelines/1/name", "a pipeline name not used before"},
+      {"bad format", [](json& j) { j["pipelines"][0]["pipeline"][0]["$source"]["format"] = "xml"; },
+       "", "/pipelines/0/pipeline/0/$source/format", "expected one of \"json\", \"cbor\""},
+      {"unclosed emit template", [](json& j) { j["pipelines"][0]["pipeline"][4]["$emit"]["topic"] = "agg/{_id"; },
+       "", "/pipelines/0/pipeline/4/$emit/topic", "closed by"},
+      {"missing interval", [](json& j) { j["pipelines"][0]["pipeline"][3]["$tumblingWindow"].erase("interval"); },
+       "", "/pipelines/0/pipeline/3/$tumblingWindow/interval", "missing required option \"interval\""},
+      {"wrong connection type", [](json& j) { j["connections"]["local"]["type"] = "amqp"; },
+       "", "/connections/local/type", "expected one of \"mqtt\""},
+  };
+  ASSERT_GE(cases.size(), 10u);
+  TempDir dir;
+  for (const auto& c : cases) {
+    std::string text = c.raw;
+    if (c.breakage) {
+      json j = base_config();
+      c.breakage(j);
+      text = j.dump(2);
+    }
+    dir.write("broken.json", text);
+    auto r = run_command({WEIR_EXE, "check", "-c", dir.file("broken.json")});
+    EXPECT_EQ(r.exit_code, 2) << c.name << ": " << r.err;
+    EXPECT_NE(r.err.find(dir.file("broken.json")), std::string::npos) << c.name << ": " << r.err;
+    if (!c.path.empty()) {
+      EXPECT_NE(r.err.find(": " + c.path + ": "), std::string::npos) << c.name << ": " << r.err;
+    }
+    EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.name << ": " << r.err;
+    // weir run refuses the same config with the same exit code, before connecting anywhere.
+    if (c.breakage && std::string(c.name) == "size is a string") {
+      auto run = run_command({WEIR_EXE, "run", "-c", dir.file("broken.json")});
+      EXPECT_EQ(run.exit_code, 2) << run.err;
+    }
+  }
+  auto missing = run_command({WEIR_EXE, "check", "-c", dir.file("does-not-exist.json")});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("cannot open config file"), std::string::npos) << missing.err;
+}
+
+// Replay: a 1-second window over hand-made readings; the expected output is written out
+// by hand, and a second run must give the same bytes.
+TEST(Cli, ReplayGivesExactDeterministicOutput) {
+  TempDir dir;
+  json cfg = json::parse(R"({
+    "connections": {"local": {"type": "mqtt"}},
+    "pipelines": [{
+      "name": "p", "dlq": {"connectionName": "local", "topic": "dlq/p"},
+      "pipeline": [
+        {"$source": {"connectionName": "local", "topic": "s/+device/t", "timeField": "ts"}},
+        {"$match": {"v": {"$gte": 0}}},
+        {"$tumblingWindow": {"interval": {"size": 1, "unit": "second"},
+          "pipeline": [{"$group": {"_id": "$device", "n": {"$count": {}}, "sum": {"$sum": "$v"},
+                                   "avg": {"$avg": "$v"}, "last": {"$last": "$v"}}}]}},
+        {"$emit": {"connectionName": "local", "topic": "agg/{_id}"}}
+      ]}]})");
+  dir.write("p.json", cfg.dump());
+  dir.write("in.ndjson",
+            R"({"topic":"s/a/t","payload":{"ts":1000,"v":1}})" "\n"
+            R"({"topic":"s/b/t","payload":{"ts":1100,"v":5}})" "\n"
+            R"({"topic":"s/a/t","payload":{"ts":1500,"v":2.5}})" "\n"
+            R"({"topic":"s/a/t","payload":{"ts":1200,"v":-3}})" "\n"
+            R"({"topic":"other/topic","payload":{"ts":1200,"v":9}})" "\n"
+            R"({"topic":"s/a/t","payload":"{\"ts\":2001,"})" "\n"
+            R"({"topic":"s/a/t","payload":{"ts":2300,"v":4}})" "\n"
+            R"({"topic":"s/a/t","payload":{"ts":900,"v":7}})" "\n");
+  std::string expected =
+      R"({"topic":"dlq/p","payload":{"reason":"malformed","detail":)";
+  auto r1 = run_command({WEIR_EXE, "replay", "-c", dir.file("p.json"), "-i", dir.file("in.ndjson")});
+  auto r2 = run_command({WEIR_EXE, "replay", "-c", dir.file("p.json"), "-i", dir.file("in.ndjson")});
+  ASSERT_EQ(r1.exit_code, 0) << r1.err;
+  EXPECT_EQ(r1.out, r2.out);
+  std::vector<json> lines;
+  std::stringstream ss(r1.out);
+  std::string line;
+  while (std::getline(ss, line)) lines.push_back(json::parse(line));
+  ASSERT_EQ(lines.size(), 5u) << r1.out;
+  // 1. the truncated payload, dead-lettered at once.
+  EXPECT_EQ(lines[0]["topic"], "dlq/p");
+  EXPECT_EQ(lines[0]["payload"]["reason"], "malformed");
+  EXPECT_EQ(lines[0]["payload"]["payload"], "{\"ts\":2001,");
+  // 2-3. ts 2300 moves the watermark past 2000: window [1000,2000) closes, groups in _id order.
+  EXPECT_EQ(lines[1], json::parse(R"({"topic":"agg/a","payload":{"_id":"a","n":2,"sum":3.5,"avg":1.75,"last":2.5,
+      "_stream_meta":{"window":{"start":"1970-01-01T00:00:01.000Z","end":"1970-01-01T00:00:02.000Z"}}}})"));
+  EXPECT_EQ(lines[2], json::parse(R"({"topic":"agg/b","payload":{"_id":"b","n":1,"sum":5,"avg":5.0,"last":5,
+      "_stream_meta":{"window":{"start":"1970-01-01T00:00:01.000Z","end":"1970-01-01T00:00:02.000Z"}}}})"));
+  // 4. ts 900 belongs to a closed window: late.
+  EXPECT_EQ(lines[3]["topic"], "dlq/p");
+  EXPECT_EQ(lines[3]["payload"]["reason"], "late");
+  EXPECT_EQ(lines[3]["payload"]["eventTime"], "1970-01-01T00:00:00.900Z");
+  // 5. end of input closes the open window [2000,3000).
+  EXPECT_EQ(lines[4], json::parse(R"({"topic":"agg/a","payload":{"_id":"a","n":1,"sum":4,"avg":4.0,"last":4,
+      "_stream_meta":{"window":{"start":"1970-01-01T00:00:02.000Z","end":"1970-01-01T00:00:03.000Z"}}}})"));
+  (void)expected;
+}
+
+TEST(Cli, ReplayReadsCsvAndBase64) {
+  TempDir dir;
+  json cfg = json::parse(R"({
+    "connections": {"local": {"type": "mqtt"}},
+    "pipelines": [
+      {"name": "csv", "pipeline": [
+        {"$source": {"connectionName": "local", "topic": "plant/+line", "timeField": "time"}},
+        {"$emit": {"connectionName": "local", "topic": "out/{line}"}}]},
+      {"name": "bin", "dlq": {"connectionName": "local", "topic": "dlq/bin"}, "pipeline": [
+        {"$source": {"connectionName": "local", "topic": "raw/#", "format": "text"}},
+        {"$emit": {"connectionName": "local", "topic": "num"}}]}
+    ]})");
+  dir.write("p.json", cfg.dump());
+  dir.write("in.csv", "time,temp,site\n2026-01-01T00:00:00Z,21.5,\"north, 2\"\n1767225601000,22,south\n");
+  auto csv = run_command({WEIR_EXE, "replay", "-c", dir.file("p.json"), "-i", dir.file("in.csv"), "--topic", "plant/l1"});
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_EQ(csv.out,
+            "{\"topic\":\"out/l1\",\"payload\":{\"time\":\"2026-01-01T00:00:00Z\",\"temp\":21.5,\"site\":\"north, 2\",\"line\":\"l1\"}}\n"
+            "{\"topic\":\"out/l1\",\"payload\":{\"time\":1767225601000,\"temp\":22,\"site\":\"south\",\"line\":\"l1\"}}\n");
+  // "MjEuNQ==" is "21.5"; "//79" is bytes ff fe fd: not a number, and not UTF-8.
+  dir.write("in.ndjson",
+            "{\"topic\":\"raw/x\",\"payload\":\"MjEuNQ==\",\"encoding\":\"base64\"}\n"
+            "{\"topic\":\"raw/x\",\"payload\":\"//79\",\"encoding\":\"base64\"}\n"
+            "not json at all\n");
+  auto bin = run_command({WEIR_EXE, "replay", "-c", dir.file("p.json"), "-i", dir.file("in.ndjson")});
+  ASSERT_EQ(bin.exit_code, 0) << bin.err;
+  std::stringstream ss(bin.out);
+  std::string l1, l2;
+  std::getline(ss, l1);
+  std::getline(ss, l2);
+  EXPECT_EQ(l1, R"({"topic":"num","payload":{"value":21.5}})");
+  json dead = json::parse(l2);
+  EXPECT_EQ(dead["payload"]["reason"], "malformed");
+  EXPECT_EQ(dead["payload"]["encoding"], "base64");
+  EXPECT_EQ(dead["payload"]["payload"], "//79");
+  EXPECT_NE(bin.err.find("line 3"), std::string::npos) << bin.err;
+}
+
+}  // namespace
+}  // namespace weir::test

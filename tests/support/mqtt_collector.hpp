@@ -1,0 +1,43 @@
+// A libmosquitto subscriber that keeps every message it receives, for assertions.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+struct mosquitto;
+struct mosquitto_message;
+
+namespace weir::test {
+
+struct Received {
+  std::string topic;
+  std::string payload;
+  bool retained = false;
+};
+
+class MqttCollector {
+ public:
+  // Connects to 127.0.0.1:port, subscribes to the filters (QoS 1) and waits for SUBACK.
+  MqttCollector(int port, const std::vector<std::string>& filters);
+  ~MqttCollector();
+
+  size_t count() const;
+  size_t count_prefix(const std::string& topic_prefix) const;
+  std::vector<Received> messages() const;
+  // Publishes one message and waits until it left (QoS 1: acknowledged).
+  void publish(const std::string& topic, const std::string& payload, int qos = 1);
+
+ private:
+  static void on_message(struct mosquitto*, void*, const ::mosquitto_message*);
+  static void on_subscribe(struct mosquitto*, void*, int, int, const int*);
+  static void on_publish(struct mosquitto*, void*, int);
+  struct mosquitto* mosq_ = nullptr;
+  mutable std::mutex mu_;
+  std::vector<Received> messages_;
+  int subacks_ = 0;
+  int published_ = 0;
+};
+
+}  // namespace weir::test

@@ -1,0 +1,159 @@
+// The engine without a broker: messages in, outputs to a recording sink, time by hand.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/engine.hpp"
+
+namespace weir::engine {
+namespace {
+
+class RecordingSink final : public Sink {
+ public:
+  std::string_view name() const noexcept override { return "rec"; }
+  SinkResult send(const OutputMessage& m) override {
+    out.push_back(m);
+    return SinkResult::kOk;
+  }
+  bool ready() const noexcept override { return true; }
+  std::vector<OutputMessage> out;
+};
+
+config::Config two_pipelines() {
+  return config::Config::parse(R"({
+    "connections": {"in": {"type": "mqtt"}, "up": {"type": "mqtt", "port": 1884}},
+    "pipelines": [
+      {"name": "all", "dlq": {"connectionName": "up", "topic": "dlq/all"}, "pipeline": [
+        {"$source": {"connectionName": "in", "topic": "s/+dev/+kind", "timeField": "ts"}},
+        {"$emit": {"connectionName": "up", "topic": "all/{dev}/{kind}"}}]},
+      {"name": "hot", "pipeline": [
+        {"$source": {"connectionName": "in", "topic": "s/+dev/temp", "timeField": "ts"}},
+        {"$match": {"v": {"$gt": 30}}},
+        {"$emit": {"connectionName": "in", "topic": "hot/{dev}", "qos": 0}}]},
+      {"name": "text", "pipeline": [
+        {"$source": {"connectionName": "in", "topic": "raw/+dev/+field", "format": "text", "qos": 0}},
+        {"$emit": {"connectionName": "in", "topic": "num/{dev}"}}]}
+    ]})", "t.json");
+}
+
+Message message(uint32_t conn, std::string topic, std::string payload, TimeMs received = 5) {
+  Message m;
+  m.connection = conn;
+  m.topic = std::move(topic);
+  m.payload = std::move(payload);
+  m.received = received;
+  return m;
+}
+
+TEST(Engine, SharesSubscriptionsAndRoutesToEveryMatchingPipeline) {
+  config::Config cfg = two_pipelines();
+  ManualClock clock;
+  Engine engine(cfg, clock);
+  ASSERT_EQ(engine.connection_names(), (std::vector<std::string>{"in", "up"}));
+  auto subs = engine.subscriptions();
+  ASSERT_EQ(subs.size(), 3u);
+  EXPECT_EQ(subs[0].filter, "s/+/+");
+  EXPECT_EQ(subs[1].filter, "s/+/temp");
+  EXPECT_EQ(subs[2].filter, "raw/+/+");
+  EXPECT_EQ(subs[2].qos, 0);
+  RecordingSink in_sink, up_sink;
+  engine.set_sink(0, &in_sink);
+  engine.set_sink(1, &up_sink);
+
+  engine.handle(message(0, "s/d1/temp", R"({"ts": 1, "v": 35})"));
+  engine.handle(message(0, "s/d1/temp", R"({"ts": 2, "v": 20})"));
+  engine.handle(message(0, "s/d2/hum", R"({"ts": 3, "v": 99})"));
+  engine.handle(message(0, "raw/d3/temp", " 21.25\n"));
+  engine.handle(message(1, "s/d1/temp", R"({"ts": 4, "v": 40})"));  // other connection: no route
+  engine.handle(message(0, "nothing/here", "{}"));
+
+  ASSERT_EQ(up_sink.out.size(), 3u);
+  EXPECT_EQ(up_sink.out[0].topic, "all/d1/temp");
+  EXPECT_EQ(up_sink.out[0].payload, R"({"ts":1,"v":35,"dev":"d1","kind":"temp"})");
+  EXPECT_EQ(up_sink.out[2].topic, "all/d2/hum");
+  ASSERT_EQ(in_sink.out.size(), 2u);
+  EXPECT_EQ(in_sink.out[0].topic, "hot/d1");
+  EXPECT_EQ(in_sink.out[0].qos, 0);
+  EXPECT_EQ(in_sink.out[0].payload, R"({"ts":1,"v":35,"dev":"d1"})");
+  EXPECT_EQ(in_sink.out[1].topic, "num/d3");
+  EXPECT_EQ(in_sink.out[1].payload, R"({"value":21.25,"dev":"d3","field":"temp"})");
+  EXPECT_EQ(engine.unmatched(), 2u);
+  EXPECT_EQ(engine.pipelines()[1]->counters().filtered, 1u);
+}
+
+TEST(Engine, BadPayloadsGoToTheDeadLetterTopicWithTheirReason) {
+  config::Config cfg = two_pipelines();
+  ManualClock clock(1767225600000);
+  Engine engine(cfg, clock);
+  RecordingSink in_sink, up_sink;
+  engine.set_sink(0, &in_sink);
+  engine.set_sink(1, &up_sink);
+  engine.handle(message(0, "s/d1/temp", R"({"ts": 1, "v": )"));
+  engine.handle(message(0, "s/d1/temp", R"({"v": 1})"));
+  engine.handle(message(0, "s/d1/temp", R"({"ts": "soon", "v": 1})"));
+  engine.handle(message(0, "s/d1/temp", std::string("\xff\xfe\x01", 3)));
+  engine.handle(message(0, "s/d1/temp", R"({"ts": true})"));
+  engine.handle(message(0, "s/d1/temp", R"({"ts": "2026-01-01T00:00:00.5Z", "v": 1})"));
+  ASSERT_EQ(up_sink.out.size(), 6u);
+  std::vector<std::string> reasons;
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(up_sink.out[i].topic, "dlq/all");
+    auto doc = nlohmann::json::parse(up_sink.out[i].payload);
+    reasons.push_back(doc["reason"]);
+    EXPECT_EQ(doc["pipeline"], "all");
+    EXPECT_EQ(doc["topic"], "s/d1/temp");
+  }
+  EXPECT_EQ(reasons, (std::vector<std::string>{"malformed", "missing_time", "bad_time", "malformed", "bad_time"}));
+  auto bin = nlohmann::json::parse(up_sink.out[3].payload);
+  EXPECT_EQ(bin["encoding"], "base64");
+  EXPECT_EQ(bin["payload"], "//4B");
+  EXPECT_EQ(up_sink.out[5].topic, "all/d1/temp");
+  const auto& c = engine.pipelines()[0]->counters();
+  EXPECT_EQ(c.dead_letter_total(), 5u);
+  EXPECT_EQ(c.dead_letters.at("malformed"), 2u);
+  // The pipeline without a dlq counts too (the "hot" pipeline saw the same payloads).
+  EXPECT_EQ(engine.pipelines()[1]->counters().dead_letter_total(), 5u);
+}
+
+TEST(Engine, OversizePayloadIsDeadLettered) {
+  auto cfg = config::Config::parse(R"({
+    "connections": {"in": {"type": "mqtt"}},
+    "pipelines": [{"name": "p", "dlq": {"connectionName": "in", "topic": "dlq"}, "pipeline": [
+        {"$source": {"connectionName": "in", "topic": "t", "maxPayloadBytes": 16}},
+        {"$emit": {"connectionName": "in", "topic": "o"}}]}]})", "t.json");
+  ManualClock clock;
+  Engine engine(cfg, clock);
+  RecordingSink sink;
+  engine.set_sink(0, &sink);
+  engine.handle(message(0, "t", R"({"a": "0123456789"})"));
+  engine.handle(message(0, "t", R"({"a": 1})"));
+  ASSERT_EQ(sink.out.size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(sink.out[0].payload)["reason"], "payload_too_large");
+  EXPECT_EQ(sink.out[1].topic, "o");
+}
+
+TEST(Engine, StageErrorsAreConfigErrorsWithPaths) {
+  auto bad = [](const char* stages) {
+    std::string text = std::string(R"({"connections": {"in": {"type": "mqtt"}}, "pipelines": [{"name": "p", "pipeline": )") + stages + "}]}";
+    auto cfg = config::Config::parse(text, "t.json");
+    ManualClock clock;
+    try {
+      Engine e(cfg, clock);
+    } catch (const config::ConfigError& err) {
+      return err.path();
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(bad(R"([{"$emit": {"connectionName": "in", "topic": "o"}}])"), "/pipelines/0/pipeline/0");
+  EXPECT_EQ(bad(R"([{"$source": {"connectionName": "in", "topic": "t"}}, {"$match": {}}, {"$source": {}}, {"$emit": {"connectionName": "in", "topic": "o"}}])"),
+            "/pipelines/0/pipeline/2");
+  EXPECT_EQ(bad(R"([{"$source": {"connectionName": "in", "topic": "t", "timeUnit": "hours"}}, {"$emit": {"connectionName": "in", "topic": "o"}}])"),
+            "/pipelines/0/pipeline/0/$source/timeUnit");
+  EXPECT_EQ(bad(R"([{"$source": {"connectionName": "in", "topic": "t"}}, {"$emit": {"connectionName": "x", "topic": "o"}}])"),
+            "/pipelines/0/pipeline/1/$emit/connectionName");
+  EXPECT_EQ(bad(R"([{"$source": {"connectionName": "in", "topic": "t"}}, {"$emit": {"connectionName": "in", "topic": "o/+"}}])"),
+            "/pipelines/0/pipeline/1/$emit/topic");
+}
+
+}  // namespace
+}  // namespace weir::engine

@@ -1,0 +1,206 @@
+// $tumblingWindow driven by explicit event times and a manual processing clock.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "config/node.hpp"
+#include "pipeline/window/tumbling_window.hpp"
+
+namespace weir::pipeline {
+namespace {
+
+using json = config::Json;
+
+class Capture final : public StageContext {
+ public:
+  void forward(Record&& r) override { out.push_back(std::move(r)); }
+  void reject(std::string_view reason, std::string_view detail) override {
+    rejected.emplace_back(reason, detail);
+  }
+  TimeMs now() const override { return clock; }
+  std::vector<Record> out;
+  std::vector<std::pair<std::string, std::string>> rejected;
+  TimeMs clock = 0;
+};
+
+std::unique_ptr<Operator> make(const json& spec) {
+  return make_tumbling_window(config::Node(spec, "/w"), StageBuildContext{"p", 1});
+}
+
+json spec(int size_ms, int lateness_ms, int idle_ms, json group) {
+  json s = {{"interval", {{"size", size_ms}, {"unit", "ms"}}},
+            {"allowedLateness", {{"size", lateness_ms}, {"unit", "ms"}}},
+            {"pipeline", json::array({{{"$group", group}}})}};
+  if (idle_ms > 0) s["idleTimeout"] = {{"size", idle_ms}, {"unit", "ms"}};
+  return s;
+}
+
+Record reading(const char* device, TimeMs t, Value v) {
+  Record r;
+  r.doc = Value::object();
+  r.doc.set("device", device);
+  r.doc.set("v", std::move(v));
+  r.event_time = t;
+  return r;
+}
+
+StageResult push(Operator& op, Capture& ctx, const char* device, TimeMs t, Value v) {
+  Record r = reading(device, t, std::move(v));
+  return op.process(r, ctx);
+}
+
+const json kAll = {{"_id", "$device"}, {"n", {{"$count", json::object()}}}, {"sum", {{"$sum", "$v"}}},
+                   {"avg", {{"$avg", "$v"}}}, {"min", {{"$min", "$v"}}}, {"max", {{"$max", "$v"}}},
+                   {"first", {{"$first", "$v"}}}, {"last", {{"$last", "$v"}}}};
+
+TEST(TumblingWindow, ClosesWhenWatermarkPassesEnd) {
+  auto op = make(spec(1000, 200, 0, kAll));
+  Capture ctx;
+  EXPECT_EQ(push(*op, ctx, "a", 100, Value(int64_t{3})), StageResult::kConsumed);
+  EXPECT_EQ(push(*op, ctx, "a", 900, Value(int64_t{5})), StageResult::kConsumed);
+  EXPECT_EQ(push(*op, ctx, "b", 950, Value(2.5)), StageResult::kConsumed);
+  EXPECT_EQ(push(*op, ctx, "a", 1150, Value(int64_t{1})), StageResult::kConsumed);  // watermark 950
+  EXPECT_TRUE(ctx.out.empty());
+  EXPECT_EQ(push(*op, ctx, "a", 1199, Value(int64_t{1})), StageResult::kConsumed);  // watermark 999
+  EXPECT_TRUE(ctx.out.empty());
+  EXPECT_EQ(push(*op, ctx, "a", 1200, Value(int64_t{1})), StageResult::kConsumed);  // watermark 1000
+  ASSERT_EQ(ctx.out.size(), 2u);
+  EXPECT_EQ(ctx.out[0].doc.to_json(),
+            R"({"_id":"a","n":2,"sum":8,"avg":4,"min":3,"max":5,"first":3,"last":5,)"
+            R"("_stream_meta":{"window":{"start":"1970-01-01T00:00:00.000Z","end":"1970-01-01T00:00:01.000Z"}}})");
+  EXPECT_EQ(ctx.out[1].doc.to_json(),
+            R"({"_id":"b","n":1,"sum":2.5,"avg":2.5,"min":2.5,"max":2.5,"first":2.5,"last":2.5,)"
+            R"("_stream_meta":{"window":{"start":"1970-01-01T00:00:00.000Z","end":"1970-01-01T00:00:01.000Z"}}})");
+  EXPECT_EQ(ctx.out[0].event_time, 999);
+}
+
+TEST(TumblingWindow, LateReadingsAreRejectedAndWatermarkNeverMovesBack) {
+  auto op = make(spec(1000, 0, 0, kAll));
+  Capture ctx;
+  push(*op, ctx, "a", 2500, Value(int64_t{1}));  // closes nothing yet: no window before it
+  EXPECT_EQ(push(*op, ctx, "a", 1999, Value(int64_t{1})), StageResult::kDeadLetter);
+  ASSERT_EQ(ctx.rejected.size(), 1u);
+  EXPECT_EQ(ctx.rejected[0].first, "late");
+  EXPECT_NE(ctx.rejected[0].second.find("1970-01-01T00:00:01.999Z"), std::string::npos);
+  // Out of order but within the open window: accepted.
+  EXPECT_EQ(push(*op, ctx, "a", 2000, Value(int64_t{7})), StageResult::kConsumed);
+  // An older reading does not move the watermark back: 2999 still closes nothing...
+  EXPECT_EQ(push(*op, ctx, "a", 2100, Value(int64_t{1})), StageResult::kConsumed);
+  EXPECT_TRUE(ctx.out.empty());
+  push(*op, ctx, "a", 3000, Value(int64_t{1}));
+  ASSERT_EQ(ctx.out.size(), 1u);
+  EXPECT_EQ(ctx.out[0].doc.find("n")->as_int(), 3);
+  EXPECT_EQ(ctx.out[0].doc.find("first")->as_int(), 7);  // earliest event time, not arrival
+}
+
+TEST(TumblingWindow, IdleTimeoutClosesOnProcessingTime) {
+  auto op = make(spec(10000, 2000, 5000, kAll));
+  Capture ctx;
+  ctx.clock = 1000000;
+  push(*op, ctx, "a", 5000, Value(int64_t{1}));
+  ctx.clock += 4999;
+  op->on_tick(ctx);
+  EXPECT_TRUE(ctx.out.empty());
+  ctx.clock += 1;
+  op->on_tick(ctx);
+  ASSERT_EQ(ctx.out.size(), 1u);
+  // The window is closed now: a reading for it is late even though the watermark was low.
+  EXPECT_EQ(push(*op, ctx, "a", 9000, Value(int64_t{1})), StageResult::kDeadLetter);
+  EXPECT_EQ(push(*op, ctx, "a", 10000, Value(int64_t{1})), StageResult::kConsumed);
+}
+
+TEST(TumblingWindow, FlushEmitsEveryOpenWindowInOrder) {
+  auto op = make(spec(1000, 100000, 0, kAll));
+  Capture ctx;
+  push(*op, ctx, "b", 2500, Value(int64_t{1}));
+  push(*op, ctx, "a", 500, Value(int64_t{1}));
+  push(*op, ctx, "c", 2600, Value(int64_t{1}));
+  op->flush(ctx);
+  ASSERT_EQ(ctx.out.size(), 3u);
+  EXPECT_EQ(ctx.out[0].doc.find("_id")->as_string(), "a");
+  EXPECT_EQ(ctx.out[1].doc.find("_id")->as_string(), "b");
+  EXPECT_EQ(ctx.out[2].doc.find("_id")->as_string(), "c");
+}
+
+TEST(TumblingWindow, NegativeTimesAndOffsetAlignWindows) {
+  json s = spec(1000, 0, 0, kAll);
+  s["offset"] = {{"size", 250}, {"unit", "ms"}};
+  auto op = make(s);
+  auto* w = dynamic_cast<TumblingWindow*>(op.get());
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->window_start(250), 250);
+  EXPECT_EQ(w->window_start(249), -750);
+  EXPECT_EQ(w->window_start(-1), -750);
+  EXPECT_EQ(w->window_start(1249), 250);
+}
+
+TEST(Accumulators, MongoSemanticsForTypes) {
+  auto op = make(spec(1000, 0, 0, kAll));
+  Capture ctx;
+  push(*op, ctx, "a", 1, Value(int64_t{INT64_MAX}));
+  push(*op, ctx, "a", 2, Value(int64_t{1}));  // overflows int64: the sum becomes a double
+  push(*op, ctx, "a", 3, Value("text"));      // ignored by $sum/$avg; strings sort above numbers
+  push(*op, ctx, "a", 4, Value());            // null: ignored by $min/$max
+  push(*op, ctx, "b", 5, Value());
+  op->flush(ctx);
+  ASSERT_EQ(ctx.out.size(), 2u);
+  const Value& a = ctx.out[0].doc;
+  EXPECT_EQ(a.find("n")->as_int(), 4);
+  EXPECT_TRUE(a.find("sum")->is_double());
+  EXPECT_DOUBLE_EQ(a.find("sum")->as_double(), 9223372036854775808.0);
+  EXPECT_DOUBLE_EQ(a.find("avg")->as_double(), 9223372036854775808.0 / 2);
+  EXPECT_EQ(a.find("min")->as_int(), 1);
+  EXPECT_EQ(a.find("max")->as_string(), "text");
+  EXPECT_TRUE(a.find("last")->is_null());
+  const Value& b = ctx.out[1].doc;
+  EXPECT_EQ(b.find("sum")->to_json(), "0");
+  EXPECT_TRUE(b.find("avg")->is_null());
+  EXPECT_TRUE(b.find("min")->is_null());
+}
+
+TEST(Accumulators, CompensatedSumStaysExact) {
+  auto op = make(spec(1000000, 0, 0, {{"_id", nullptr}, {"sum", {{"$sum", "$v"}}}}));
+  Capture ctx;
+  push(*op, ctx, "a", 0, Value(1e16));
+  for (int i = 0; i < 1000; ++i) push(*op, ctx, "a", i, Value(1.0));
+  push(*op, ctx, "a", 1000, Value(-1e16));
+  op->flush(ctx);
+  ASSERT_EQ(ctx.out.size(), 1u);
+  EXPECT_EQ(ctx.out[0].doc.find("sum")->as_double(), 1000.0);
+  EXPECT_TRUE(ctx.out[0].doc.find("_id")->is_null());
+}
+
+TEST(TumblingWindow, CompoundIdGroupsByDocument) {
+  auto op = make(spec(1000, 0, 0, {{"_id", {{"d", "$device"}, {"hi", {{"$gt", json::array({"$v", 10})}}}}}, {"n", {{"$count", json::object()}}}}));
+  Capture ctx;
+  push(*op, ctx, "a", 1, Value(int64_t{5}));
+  push(*op, ctx, "a", 2, Value(int64_t{50}));
+  push(*op, ctx, "a", 3, Value(int64_t{6}));
+  op->flush(ctx);
+  ASSERT_EQ(ctx.out.size(), 2u);
+  EXPECT_EQ(ctx.out[0].doc.find("_id")->to_json(), R"({"d":"a","hi":false})");
+  EXPECT_EQ(ctx.out[0].doc.find("n")->as_int(), 2);
+  EXPECT_EQ(ctx.out[1].doc.find("_id")->to_json(), R"({"d":"a","hi":true})");
+}
+
+TEST(TumblingWindow, InvalidConfigsNameThePath) {
+  const std::pair<json, std::string> bad[] = {
+      {{{"pipeline", json::array({{{"$group", {{"_id", "$d"}}}}})}}, "/w/interval"},
+      {{{"interval", {{"size", 1}, {"unit", "second"}}}, {"pipeline", json::array()}}, "/w/pipeline"},
+      {{{"interval", {{"size", 1}, {"unit", "second"}}}, {"pipeline", json::array({{{"$match", json::object()}}})}}, "/w/pipeline/0"},
+      {{{"interval", {{"size", 1}, {"unit", "second"}}}, {"pipeline", json::array({{{"$group", {{"n", {{"$count", json::object()}}}}}}})}}, "/w/pipeline/0/$group/_id"},
+      {{{"interval", {{"size", 1}, {"unit", "second"}}}, {"pipeline", json::array({{{"$group", {{"_id", 1}, {"x", {{"$median", "$v"}}}}}}})}}, "/w/pipeline/0/$group/x/$median"},
+      {{{"interval", {{"size", 1}, {"unit", "second"}}}, {"offset", {{"size", 1}, {"unit", "second"}}}, {"pipeline", json::array({{{"$group", {{"_id", 1}}}}})}}, "/w/offset"},
+  };
+  for (const auto& [s, path] : bad) {
+    try {
+      make(s);
+      ADD_FAILURE() << "accepted " << s.dump();
+    } catch (const config::ConfigError& e) {
+      EXPECT_EQ(e.path(), path) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace weir::pipeline
