@@ -13,7 +13,11 @@ seconds="${DEMO_SECONDS:-60}"
 port="${DEMO_PORT:-1883}"
 work="$(mktemp -d)"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+# Stop in reverse order of start: weir before the broker it talks to.
+cleanup() {
+  for ((i=${#pids[@]}-1; i>=0; i--)); do kill "${pids[$i]}" 2>/dev/null || true; wait "${pids[$i]}" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT INT TERM
 
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

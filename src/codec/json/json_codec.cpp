@@ -214,7 +214,9 @@ void describe_error(error_code err, const std::string* limit, ondemand::document
                     const char* begin, size_t size, std::string& error) {
   error = "invalid JSON";
   const char* at = nullptr;
-  if (doc != nullptr && doc->current_location().get(at) == simdjson::SUCCESS && at >= begin &&
+  // simdjson reports the start of the document for errors it cannot place (a document
+  // that ends early): a position is given only when it points past the start.
+  if (doc != nullptr && doc->current_location().get(at) == simdjson::SUCCESS && at > begin &&
       at <= begin + size) {
     error += " at byte ";
     error += std::to_string(at - begin);

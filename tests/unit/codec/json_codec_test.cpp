@@ -108,16 +108,16 @@ const std::vector<BadCase>& bad_cases() {
       {"empty", "", "invalid JSON: Empty: no JSON found"},
       {"only_whitespace", " \n\t ", "invalid JSON: Empty: no JSON found"},
       {"truncated_object", R"({"a":1)",
-       "invalid JSON at byte 0: JSON document ended early in the middle of an object or array."},
+       "invalid JSON: JSON document ended early in the middle of an object or array."},
       {"truncated_string", R"({"a":"abc)", "invalid JSON: A string is opened, but never closed."},
       {"truncated_array_of_objects", R"([{"a":1},{"b")",
-       "invalid JSON at byte 0: JSON document ended early in the middle of an object or array."},
+       "invalid JSON: JSON document ended early in the middle of an object or array."},
       {"trailing_garbage", R"({"a":1} x)",
-       "invalid JSON at byte 0: JSON document ended early in the middle of an object or array."},
+       "invalid JSON: JSON document ended early in the middle of an object or array."},
       {"second_document", R"({"a":1}{"b":2})",
        "invalid JSON at byte 7: unexpected content after the end of the document"},
       {"trailing_number_after_scalar", "123 456",
-       "invalid JSON at byte 0: Unexpected trailing content in the JSON input."},
+       "invalid JSON: Unexpected trailing content in the JSON input."},
       {"missing_comma", R"({"a":1 "b":2})",
        "invalid JSON at byte 7: The JSON document has an improper structure: missing or "
        "superfluous commas, braces, missing keys, etc."},
@@ -233,7 +233,7 @@ TEST(JsonCodecTest, ParseAcceptsAnyDocument) {
   Value v;
   EXPECT_EQ(codec.parse("nul", v, error), DecodeResult::kMalformed);
   EXPECT_EQ(error,
-            "invalid JSON at byte 0: Problem while parsing an atom starting with the letter 'n'");
+            "invalid JSON: Problem while parsing an atom starting with the letter 'n'");
 }
 
 }  // namespace
