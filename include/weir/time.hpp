@@ -39,6 +39,19 @@ class SystemClock final : public Clock {
   TimeMs now() const override;
 };
 
+// Processing time for a long-running process: the wall clock read once at start, moved on
+// by the monotonic clock, so a step of the system clock (NTP, an RTC correction) neither
+// freezes timers nor fires them all at once.
+class SteadyWallClock final : public Clock {
+ public:
+  SteadyWallClock();
+  TimeMs now() const override;
+
+ private:
+  TimeMs wall_at_start_;
+  int64_t steady_at_start_ns_;
+};
+
 class ManualClock final : public Clock {
  public:
   explicit ManualClock(TimeMs start = 0) : now_(start) {}

@@ -1,6 +1,7 @@
 // weir::Value: the document model of a reading (JSON-like, insertion-ordered objects).
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -18,10 +19,10 @@ class Value {
 
   Value() noexcept : type_(Type::kNull), i_(0) {}
   Value(std::nullptr_t) noexcept : Value() {}  // NOLINT(google-explicit-constructor)
-  Value(bool b) noexcept : type_(Type::kBool), b_(b) {}  // NOLINT
+  Value(bool b) noexcept : type_(Type::kBool), i_(b ? 1 : 0) {}  // NOLINT
   Value(int i) noexcept : type_(Type::kInt), i_(i) {}  // NOLINT
   Value(int64_t i) noexcept : type_(Type::kInt), i_(i) {}  // NOLINT
-  Value(double d) noexcept : type_(Type::kDouble), d_(d) {}  // NOLINT
+  Value(double d) noexcept : type_(Type::kDouble), i_(std::bit_cast<int64_t>(d)) {}  // NOLINT
   Value(std::string s) noexcept : type_(Type::kString), i_(0), s_(std::move(s)) {}  // NOLINT
   Value(std::string_view s) : type_(Type::kString), i_(0), s_(s) {}  // NOLINT
   Value(const char* s) : type_(Type::kString), i_(0), s_(s) {}  // NOLINT
@@ -30,9 +31,22 @@ class Value {
   static Value object();
 
   Value(const Value& other);
-  Value(Value&& other) noexcept = default;
+  // A moved-from Value is null.
+  Value(Value&& other) noexcept
+      : type_(other.type_), i_(other.i_), s_(std::move(other.s_)), c_(std::move(other.c_)) {
+    other.type_ = Type::kNull;
+  }
   Value& operator=(const Value& other);
-  Value& operator=(Value&& other) noexcept = default;
+  Value& operator=(Value&& other) noexcept {
+    if (this != &other) {
+      type_ = other.type_;
+      i_ = other.i_;
+      s_ = std::move(other.s_);
+      c_ = std::move(other.c_);
+      other.type_ = Type::kNull;
+    }
+    return *this;
+  }
   ~Value();
 
   Type type() const noexcept { return type_; }
@@ -45,11 +59,12 @@ class Value {
   bool is_array() const noexcept { return type_ == Type::kArray; }
   bool is_object() const noexcept { return type_ == Type::kObject; }
 
-  bool as_bool() const noexcept { return b_; }
+  bool as_bool() const noexcept { return i_ != 0; }
   int64_t as_int() const noexcept { return i_; }
   // Any number as a double (ints converted); 0 for non-numbers.
   double as_double() const noexcept {
-    return type_ == Type::kInt ? static_cast<double>(i_) : (type_ == Type::kDouble ? d_ : 0.0);
+    return type_ == Type::kInt ? static_cast<double>(i_)
+                               : (type_ == Type::kDouble ? std::bit_cast<double>(i_) : 0.0);
   }
   const std::string& as_string() const noexcept { return s_; }
 
@@ -84,11 +99,7 @@ class Value {
  private:
   struct Compound;
   Type type_;
-  union {
-    bool b_;
-    int64_t i_;
-    double d_;
-  };
+  int64_t i_;  // the scalar: the integer, the bits of the double (bit_cast), or 0/1 for bool
   std::string s_;
   std::unique_ptr<Compound> c_;
 };

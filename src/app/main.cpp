@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
       ->required();
   replay->add_option("--topic", replay_options.csv_topic, "CSV input: the topic of every row");
   replay->add_option("--start-time", replay_options.start_time,
-                     "processing time (epoch ms) before the first line that gives one");
+                     "processing time (epoch ms) before the first line that gives one")
+      ->check(CLI::Range(int64_t{-62135596800000}, int64_t{253402300799999}));
 
   auto* stages = app.add_subcommand("stages", "list the stages and their options");
 

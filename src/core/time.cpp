@@ -127,4 +127,18 @@ TimeMs SystemClock::now() const {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+SteadyWallClock::SteadyWallClock()
+    : wall_at_start_(SystemClock().now()),
+      steady_at_start_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::steady_clock::now().time_since_epoch())
+                              .count()) {}
+
+TimeMs SteadyWallClock::now() const {
+  int64_t elapsed_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count() -
+                       steady_at_start_ns_;
+  return wall_at_start_ + elapsed_ns / 1000000;
+}
+
 }  // namespace weir

@@ -176,14 +176,14 @@ void append_json_double(std::string& out, double d) {
 void Value::append_json(std::string& out) const {
   switch (type_) {
     case Type::kNull: out += "null"; break;
-    case Type::kBool: out += b_ ? "true" : "false"; break;
+    case Type::kBool: out += i_ != 0 ? "true" : "false"; break;
     case Type::kInt: {
       char buf[24];
       auto res = std::to_chars(buf, buf + sizeof buf, i_);
       out.append(buf, res.ptr);
       break;
     }
-    case Type::kDouble: append_json_double(out, d_); break;
+    case Type::kDouble: append_json_double(out, as_double()); break;
     case Type::kString: append_json_string(out, s_); break;
     case Type::kArray:
       out.push_back('[');

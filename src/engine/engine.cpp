@@ -28,7 +28,8 @@ std::string stage_list() {
 
 }  // namespace
 
-Engine::Engine(const config::Config& config, const Clock& clock) : clock_(clock) {
+Engine::Engine(const config::Config& config, const Clock& clock, EngineOptions options)
+    : clock_(clock), options_(options) {
   for (const auto& [name, c] : config.connections()) connection_index(connection_names_, name);
   routes_.resize(connection_names_.size());
   std::map<std::string, size_t> decoder_by_key;
@@ -88,7 +89,7 @@ Engine::Engine(const config::Config& config, const Clock& clock) : clock_(clock)
     pipelines_.push_back(std::make_unique<PipelineRunner>(
         spec.name, std::move(source), std::move(ops), std::move(emit), emit_conn, dlq,
         std::move(dlq_topic), router_, clock_, log_));
-    routes_[src_conn].push_back(Route{pipelines_.back().get(), dit->second});
+    routes_[src_conn].push_back(Route{pipelines_.back().get(), dit->second, {}});
   }
 }
 
@@ -109,7 +110,27 @@ std::vector<Subscription> Engine::subscriptions() const {
       }
     }
   }
-  return subs;
+  // A filter covered by another on the same connection is not subscribed: brokers may
+  // deliver a message once per matching subscription (mosquitto 2.0 does by default), and
+  // each copy would reach every matching pipeline.
+  std::vector<Subscription> kept;
+  for (const auto& s : subs) {
+    bool covered = false;
+    for (const auto& o : subs) {
+      if (&o != &s && o.connection == s.connection && ingest::filter_covers(o.filter, s.filter)) {
+        covered = true;
+      }
+    }
+    if (!covered) kept.push_back(s);
+  }
+  for (auto& k : kept) {
+    for (const auto& s : subs) {
+      if (s.connection == k.connection && ingest::filter_covers(k.filter, s.filter)) {
+        k.qos = std::max(k.qos, s.qos);
+      }
+    }
+  }
+  return kept;
 }
 
 std::vector<uint32_t> Engine::output_connections() const {
@@ -123,8 +144,8 @@ void Engine::handle(const Message& m) {
   matched_.clear();
   for (uint32_t c = 0; c < routes_.size(); ++c) {
     if (m.connection != kAnyConnection && m.connection != c) continue;
-    for (const auto& r : routes_[c]) {
-      if (r.pipeline->source().pattern.match(m.topic)) matched_.push_back(&r);
+    for (auto& r : routes_[c]) {
+      if (r.pipeline->source().pattern.match(m.topic, r.captures)) matched_.push_back(&r);
     }
   }
   if (matched_.empty()) {
@@ -132,15 +153,16 @@ void Engine::handle(const Message& m) {
     return;
   }
   for (size_t i = 0; i < matched_.size(); ++i) {
-    const Route& r = *matched_[i];
+    Route& r = *matched_[i];
     Decoder& d = decoders_[r.decoder];
     bool last_user = true;
     for (size_t j = i + 1; j < matched_.size(); ++j) last_user = last_user && matched_[j]->decoder != r.decoder;
-    deliver(*r.pipeline, d, m, last_user);
+    deliver(r, d, m, last_user);
   }
 }
 
-void Engine::deliver(PipelineRunner& p, Decoder& d, const Message& m, bool last_user) {
+void Engine::deliver(Route& r, Decoder& d, const Message& m, bool last_user) {
+  PipelineRunner& p = *r.pipeline;
   const SourceSpec& src = p.source();
   if (m.payload.size() > src.max_payload_bytes) {
     p.dead_letter(m, "payload_too_large",
@@ -158,12 +180,11 @@ void Engine::deliver(PipelineRunner& p, Decoder& d, const Message& m, bool last_
     p.dead_letter(m, "malformed", std::string(d.codec->name()) + ": " + d.error);
     return;
   }
-  src.pattern.match(m.topic, captures_);
   for (auto& reading : d.readings) {
     Record rec;
     rec.doc = last_user ? std::move(reading) : reading;
-    for (size_t i = 0; i < captures_.size(); ++i) {
-      rec.doc.set(src.pattern.names()[i], Value(captures_[i]));
+    for (size_t i = 0; i < r.captures.size(); ++i) {
+      rec.doc.set(src.pattern.names()[i], Value(r.captures[i]));
     }
     rec.processing_time = m.received;
     rec.origin = &m;
@@ -171,6 +192,15 @@ void Engine::deliver(PipelineRunner& p, Decoder& d, const Message& m, bool last_
       std::string error;
       if (!extract_time(src, rec.doc, rec.event_time, error)) {
         p.dead_letter(m, error.rfind("missing", 0) == 0 ? "missing_time" : "bad_time", error);
+        continue;
+      }
+      if (options_.check_future_skew && rec.event_time > m.received + src.max_future_skew) {
+        // One reading from a device whose clock is far ahead would otherwise move the
+        // watermark past every real reading, which would then all be late.
+        p.dead_letter(m, "future_time",
+                      "event time " + format_iso8601(rec.event_time) + " is more than " +
+                          std::to_string(src.max_future_skew / 1000) + " s ahead of processing time " +
+                          format_iso8601(m.received) + " (maxFutureSkew)");
         continue;
       }
     } else {

@@ -29,10 +29,16 @@ struct Subscription {
   int qos;
 };
 
+struct EngineOptions {
+  // Readings more than $source maxFutureSkew ahead of processing time go to the dead-letter
+  // topic. Off in replay, whose processing time is virtual.
+  bool check_future_skew = true;
+};
+
 class Engine {
  public:
   // Builds every pipeline; throws config::ConfigError for any invalid stage.
-  Engine(const config::Config& config, const Clock& clock);
+  Engine(const config::Config& config, const Clock& clock, EngineOptions options = {});
   ~Engine();
 
   // Connections in index order (Message::connection, set_sink).
@@ -59,7 +65,8 @@ class Engine {
  private:
   struct Route {
     PipelineRunner* pipeline;
-    size_t decoder;  // index into decoders_
+    size_t decoder;                             // index into decoders_
+    std::vector<std::string_view> captures;     // named topic levels of the current message
   };
   struct Decoder {
     std::unique_ptr<Codec> codec;
@@ -69,18 +76,18 @@ class Engine {
     std::vector<Value> readings;
     std::string error;
   };
-  void deliver(PipelineRunner& p, Decoder& d, const Message& m, bool last_user);
+  void deliver(Route& r, Decoder& d, const Message& m, bool last_user);
   bool extract_time(const SourceSpec& s, const Value& doc, TimeMs& out, std::string& error) const;
 
   const Clock& clock_;
+  EngineOptions options_;
   std::vector<std::string> connection_names_;
   OutputRouter router_;
   core::RateLimitedLog log_;
   std::vector<std::unique_ptr<PipelineRunner>> pipelines_;
   std::vector<Decoder> decoders_;
   std::vector<std::vector<Route>> routes_;  // per connection
-  std::vector<const Route*> matched_;
-  std::vector<std::string_view> captures_;
+  std::vector<Route*> matched_;
   uint64_t messages_ = 0;
   uint64_t unmatched_ = 0;
 };

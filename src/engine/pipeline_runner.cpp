@@ -4,6 +4,10 @@
 
 namespace weir::engine {
 
+namespace {
+constexpr size_t kMaxDeadLetterPayload = 4096;
+}  // namespace
+
 // The StageContext of one stage: forward() continues after that stage.
 class PipelineRunner::Context final : public StageContext {
  public:
@@ -102,11 +106,20 @@ void PipelineRunner::publish_dead_letter(const Message* origin, const Record* re
   if (origin != nullptr) {
     doc.set("topic", Value(origin->topic));
     doc.set("receivedAt", Value(format_iso8601(origin->received)));
-    if (core::is_valid_utf8(origin->payload)) {
-      doc.set("payload", Value(origin->payload));
+    // A dead letter carries at most kMaxDeadLetterPayload bytes of the payload, so an
+    // oversize message is not republished once per pipeline.
+    std::string_view payload = origin->payload;
+    bool truncated = payload.size() > kMaxDeadLetterPayload;
+    if (truncated) payload = payload.substr(0, kMaxDeadLetterPayload);
+    if (core::is_valid_utf8(payload)) {
+      doc.set("payload", Value(payload));
     } else {
-      doc.set("payload", Value(core::base64_encode(origin->payload)));
+      doc.set("payload", Value(core::base64_encode(payload)));
       doc.set("encoding", Value("base64"));
+    }
+    if (truncated) {
+      doc.set("truncated", Value(true));
+      doc.set("payloadBytes", Value(static_cast<int64_t>(origin->payload.size())));
     }
   }
   if (record != nullptr) {

@@ -16,6 +16,9 @@ namespace weir::engine {
 
 namespace {
 
+constexpr TimeMs kMinReplayTime = -62135596800000LL;  // 0001-01-01
+constexpr TimeMs kMaxReplayTime = 253402300799999LL;  // 9999-12-31
+
 bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -55,7 +58,7 @@ void append_cell(std::string& out, const std::string& cell) {
     int64_t i;
     auto r = std::from_chars(cell.data(), cell.data() + cell.size(), i);
     if (r.ec == std::errc() && r.ptr == cell.data() + cell.size()) {
-      out += cell;
+      out += std::to_string(i);  // "007" is 7: JSON has no leading zeros
       return;
     }
     double d;
@@ -83,7 +86,7 @@ bool replay(const config::Config& config, const ReplayOptions& options, std::FIL
     in = &file;
   }
   ManualClock clock(options.start_time);
-  Engine engine(config, clock);
+  Engine engine(config, clock, EngineOptions{.check_future_skew = false});
   sink::NdjsonSink sink(out);
   for (uint32_t c = 0; c < engine.connection_names().size(); ++c) engine.set_sink(c, &sink);
 
@@ -162,13 +165,18 @@ bool replay(const config::Config& config, const ReplayOptions& options, std::FIL
       auto time = j.find("time");
       if (time != j.end()) {
         std::optional<TimeMs> t_ms;
-        if (time->is_number()) t_ms = time->get<TimeMs>();
+        if (time->is_number_integer()) t_ms = time->get<TimeMs>();
         if (time->is_string()) t_ms = parse_iso8601(time->get_ref<const std::string&>());
-        if (!t_ms) {
-          bad("\"time\" must be epoch milliseconds or an ISO 8601 string");
+        if (!t_ms || *t_ms < kMinReplayTime || *t_ms > kMaxReplayTime) {
+          bad("\"time\" must be epoch milliseconds (an integer) or an ISO 8601 string, years 1 to 9999");
           continue;
         }
-        if (*t_ms > clock.now()) clock.set(*t_ms);
+        if (*t_ms > clock.now()) {
+          // Time moves first, as it would live: windows idle until now close before this
+          // message is handled.
+          clock.set(*t_ms);
+          engine.tick();
+        }
       }
     }
     m.received = clock.now();

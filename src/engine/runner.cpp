@@ -21,7 +21,7 @@ constexpr size_t kBatch = 512;
 }  // namespace
 
 int run_live(const config::Config& config, const std::atomic<bool>& stop) {
-  SystemClock clock;
+  SteadyWallClock clock;
   Engine engine(config, clock);
   core::BoundedQueue<Message> queue(config.engine().queue_capacity);
 
@@ -30,15 +30,30 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop) {
   const auto& names = engine.connection_names();
   for (uint32_t c = 0; c < names.size(); ++c) {
     const auto& spec = config.connections().at(names[c]);
-    clients.push_back(std::make_unique<ingest::MqttClient>(spec, c, [&](Message&& m) {
+    clients.push_back(std::make_unique<ingest::MqttClient>(spec, c, clock, [&](Message&& m) {
       queue.push(std::move(m));
     }));
     sinks.push_back(std::make_unique<sink::MqttSink>(*clients.back()));
     engine.set_sink(c, sinks.back().get());
   }
-  for (const auto& s : engine.subscriptions()) {
+  // However this function is left (an error, an exception), a network thread blocked on a
+  // full queue must be released before the clients are destroyed, or their destructors wait
+  // for it forever. Declared after clients: destroyed, and so run, before them.
+  struct CloseQueue {
+    core::BoundedQueue<Message>& q;
+    ~CloseQueue() { q.close(); }
+  } close_queue{queue};
+  const auto subscriptions = engine.subscriptions();
+  for (const auto& s : subscriptions) {
     clients[s.connection]->add_subscription(s.filter, s.qos);
     spdlog::info("subscribing to \"{}\" (QoS {}) on connection \"{}\"", s.filter, s.qos, names[s.connection]);
+    for (const auto& o : subscriptions) {
+      if (&o < &s && o.connection == s.connection && ingest::filters_overlap(o.filter, s.filter)) {
+        spdlog::warn("connection \"{}\": topic filters \"{}\" and \"{}\" overlap; a broker that allows "
+                     "duplicate messages (mosquitto's default) delivers a message matching both twice",
+                     names[s.connection], o.filter, s.filter);
+      }
+    }
   }
   for (auto& c : clients) {
     std::string error;

@@ -14,6 +14,7 @@ constexpr OptionSpec kOptions[] = {
     {"valueField", OptionType::kString, false, "value", "text format: the field that receives the number"},
     {"qos", OptionType::kInteger, false, "1", "subscription QoS (0, 1 or 2)"},
     {"maxPayloadBytes", OptionType::kInteger, false, "65536", "larger payloads go to the dead-letter topic"},
+    {"maxFutureSkew", OptionType::kDuration, false, "5 minutes", "readings further ahead of processing time go to the dead-letter topic (future_time)"},
 };
 constexpr ComponentInfo kInfo{"$source", "where a pipeline's readings come from", kOptions};
 }  // namespace
@@ -48,6 +49,7 @@ SourceSpec SourceSpec::parse(const config::Node& spec) {
   s.qos = static_cast<int>(spec.int_or("qos", 1, 0, 2));
   s.max_payload_bytes =
       static_cast<size_t>(spec.int_or("maxPayloadBytes", 64 * 1024, 1, 256 * 1024 * 1024));
+  if (auto f = spec.get("maxFutureSkew")) s.max_future_skew = f->as_duration(true);
   return s;
 }
 

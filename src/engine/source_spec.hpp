@@ -25,6 +25,7 @@ struct SourceSpec {
   TimeUnit time_unit = TimeUnit::kMs;
   int qos = 1;
   size_t max_payload_bytes = 64 * 1024;
+  TimeMs max_future_skew = 5 * 60 * 1000;
 
   // The key under which a decoded payload can be shared between pipelines.
   std::string codec_key() const { return format + "|" + codec_options.value_field; }

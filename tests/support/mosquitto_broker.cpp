@@ -37,18 +37,20 @@ bool port_accepts(int port) {
   return ok;
 }
 
-MosquittoBroker::MosquittoBroker(const TempDir& dir, const std::string& extra_config)
+MosquittoBroker::MosquittoBroker(const TempDir& dir, const std::string& extra_config,
+                                 const std::string& global_config)
     : config_file_(dir.file("mosquitto.conf")), log_file_(dir.file("mosquitto.log")) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     port_ = free_port();
     std::ofstream conf(config_file_);
-    conf << "listener " << port_ << " 127.0.0.1\n"
-         << "allow_anonymous true\n"
+    conf << global_config
          << "persistence false\n"
          << "max_queued_messages 0\n"
          << "max_queued_bytes 0\n"
          << "max_inflight_messages 1000\n"
          << "log_type error\nlog_type warning\nlog_type notice\n"
+         << "listener " << port_ << " 127.0.0.1\n"
+         << "allow_anonymous true\n"
          << extra_config;
     conf.close();
     start();

@@ -13,7 +13,10 @@ namespace weir::test {
 class MosquittoBroker {
  public:
   // Starts the broker and waits until it accepts connections (throws on failure).
-  explicit MosquittoBroker(const TempDir& dir, const std::string& extra_config = "");
+  // extra_config is appended after the plain listener (more listeners, options);
+  // global_config goes before it (options such as per_listener_settings).
+  explicit MosquittoBroker(const TempDir& dir, const std::string& extra_config = "",
+                           const std::string& global_config = "");
   ~MosquittoBroker();
   int port() const noexcept { return port_; }
   std::string log() const { return process_.log(); }

@@ -12,20 +12,14 @@
 
 namespace weir::ingest {
 
-namespace {
-TimeMs wall_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-}  // namespace
-
 void mqtt_library_init() {
   static std::once_flag once;
   std::call_once(once, [] { mosquitto_lib_init(); });
 }
 
-MqttClient::MqttClient(const config::ConnectionSpec& spec, uint32_t index, MessageHandler handler)
-    : spec_(spec), index_(index), handler_(std::move(handler)) {
+MqttClient::MqttClient(const config::ConnectionSpec& spec, uint32_t index, const Clock& clock,
+                       MessageHandler handler)
+    : spec_(spec), index_(index), clock_(clock), handler_(std::move(handler)) {
   mqtt_library_init();
   mosq_ = mosquitto_new(spec_.client_id.c_str(), spec_.clean_session, this);
   if (mosq_ == nullptr) throw std::runtime_error("mosquitto_new failed (out of memory)");
@@ -33,6 +27,8 @@ MqttClient::MqttClient(const config::ConnectionSpec& spec, uint32_t index, Messa
   mosquitto_disconnect_callback_set(mosq_, &MqttClient::on_disconnect);
   mosquitto_message_callback_set(mosq_, &MqttClient::on_message);
   mosquitto_publish_callback_set(mosq_, &MqttClient::on_publish);
+  mosquitto_subscribe_callback_set(mosq_, &MqttClient::on_subscribe);
+  mosquitto_log_callback_set(mosq_, &MqttClient::on_log);
   mosquitto_reconnect_delay_set(mosq_, static_cast<unsigned>((spec_.reconnect_min_ms + 999) / 1000),
                                 static_cast<unsigned>((spec_.reconnect_max_ms + 999) / 1000), true);
   // Keep publishing fast: many QoS 1 messages may be in flight at once.
@@ -75,36 +71,55 @@ bool MqttClient::start(std::string& error) {
     }
   }
   started_ = true;
-  connector_ = std::thread([this] { connect_until_up(); });
+  connector_ = std::thread([this] { supervise(); });
   return true;
 }
 
-void MqttClient::connect_until_up() {
+void MqttClient::report(const std::string& problem) {
+  std::lock_guard lock(report_mu_);
+  if (problem == last_problem_) return;
+  last_problem_ = problem;
+  spdlog::warn("connection \"{}\": {}", spec_.name, problem);
+}
+
+bool MqttClient::connect_until_up(std::unique_lock<std::mutex>& lock) {
   auto delay = std::chrono::milliseconds(spec_.reconnect_min_ms);
-  bool warned = false;
-  std::unique_lock lock(mu_);
   while (!stopping_) {
     lock.unlock();  // a DNS lookup may take a while: stop() must not wait for it
     int rc = mosquitto_connect_async(mosq_, spec_.host.c_str(), spec_.port, spec_.keepalive);
     lock.lock();
     if (rc == MOSQ_ERR_SUCCESS) {
       rc = mosquitto_loop_start(mosq_);
-      if (rc != MOSQ_ERR_SUCCESS) {
-        spdlog::error("connection \"{}\": cannot start the MQTT thread: {}", spec_.name, mosquitto_strerror(rc));
-        return;
+      if (rc == MOSQ_ERR_SUCCESS) {
+        loop_running_ = true;
+        return true;
       }
-      loop_running_ = true;
-      return;
-    }
-    if (!warned) {
-      // One line per state change, not per retry.
-      spdlog::warn("connection \"{}\": cannot connect to {}:{} ({}); retrying in the background",
-                   spec_.name, spec_.host, spec_.port,
-                   rc == MOSQ_ERR_ERRNO ? std::string(std::strerror(errno)) : mosquitto_strerror(rc));
-      warned = true;
+      report(std::string("cannot start the MQTT thread: ") + mosquitto_strerror(rc));
+    } else {
+      report("cannot connect to " + spec_.host + ":" + std::to_string(spec_.port) + " (" +
+             (rc == MOSQ_ERR_ERRNO ? std::string(std::strerror(errno)) : mosquitto_strerror(rc)) +
+             "); retrying in the background");
     }
     wake_.wait_for(lock, delay, [&] { return stopping_; });
     delay = std::min(delay * 2, std::chrono::milliseconds(spec_.reconnect_max_ms));
+  }
+  return false;
+}
+
+void MqttClient::supervise() {
+  std::unique_lock lock(mu_);
+  if (!connect_until_up(lock)) return;
+  while (true) {
+    wake_.wait(lock, [&] { return stopping_ || restart_; });
+    if (stopping_) return;
+    restart_ = false;
+    // The network thread has returned (or is returning): join it, wait, start again.
+    lock.unlock();
+    mosquitto_loop_stop(mosq_, false);
+    lock.lock();
+    loop_running_ = false;
+    wake_.wait_for(lock, std::chrono::milliseconds(spec_.reconnect_max_ms), [&] { return stopping_; });
+    if (!connect_until_up(lock)) return;
   }
 }
 
@@ -126,13 +141,22 @@ void MqttClient::stop() {
 
 int MqttClient::publish(const std::string& topic, const std::string& payload, int qos, bool retain) {
   int mid = 0;
+  // Held across the call so the PUBACK's on_publish (network thread) finds the id.
+  std::lock_guard lock(in_flight_mu_);
   int rc = mosquitto_publish(mosq_, &mid, topic.c_str(), static_cast<int>(payload.size()),
                              payload.data(), qos, retain);
-  if (rc == MOSQ_ERR_SUCCESS) {
+  bool queued = rc == MOSQ_ERR_SUCCESS ||
+                (qos > 0 && (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST));
+  if (queued) {
     published_.fetch_add(1, std::memory_order_relaxed);
-    if (qos > 0) in_flight_.fetch_add(1, std::memory_order_relaxed);
+    if (qos > 0) in_flight_.insert(mid);
   }
   return rc;
+}
+
+size_t MqttClient::in_flight() const {
+  std::lock_guard lock(in_flight_mu_);
+  return in_flight_.size();
 }
 
 MqttCounters MqttClient::counters() const noexcept {
@@ -148,6 +172,10 @@ void MqttClient::on_connect(struct mosquitto* mosq, void* self_ptr, int rc) {
     return;
   }
   self->connects_.fetch_add(1);
+  {
+    std::lock_guard lock(self->report_mu_);
+    self->last_problem_.clear();  // the next problem is a change again
+  }
   for (const auto& [filter, qos] : self->subscriptions_) {
     int src = mosquitto_subscribe(mosq, nullptr, filter.c_str(), qos);
     if (src != MOSQ_ERR_SUCCESS) {
@@ -155,8 +183,6 @@ void MqttClient::on_connect(struct mosquitto* mosq, void* self_ptr, int rc) {
                     mosquitto_strerror(src));
     }
   }
-  // Publishes that were in flight are resent by libmosquitto; count them from zero.
-  self->in_flight_.store(0);
   self->connected_.store(true, std::memory_order_release);
   spdlog::info("connection \"{}\": connected to {}:{} as \"{}\" ({} subscription(s))",
                self->spec_.name, self->spec_.host, self->spec_.port, self->spec_.client_id,
@@ -167,10 +193,33 @@ void MqttClient::on_disconnect(struct mosquitto*, void* self_ptr, int rc) {
   auto* self = static_cast<MqttClient*>(self_ptr);
   bool was = self->connected_.exchange(false);
   self->disconnects_.fetch_add(1);
-  if (rc != 0 && was) {
-    spdlog::warn("connection \"{}\": lost connection to {}:{} ({}); reconnecting with back-off",
-                 self->spec_.name, self->spec_.host, self->spec_.port, mosquitto_strerror(rc));
+  if (rc == 0) return;  // we asked for it
+  if (was) {
+    self->report("lost connection to " + self->spec_.host + ":" + std::to_string(self->spec_.port) +
+                 " (" + mosquitto_strerror(rc) + "); reconnecting with back-off");
   }
+  switch (rc) {
+    // mosquitto_loop_forever returns on these instead of reconnecting: wake the supervisor.
+    case MOSQ_ERR_NOMEM: case MOSQ_ERR_PROTOCOL: case MOSQ_ERR_INVAL: case MOSQ_ERR_NOT_FOUND:
+    case MOSQ_ERR_TLS: case MOSQ_ERR_PAYLOAD_SIZE: case MOSQ_ERR_NOT_SUPPORTED: case MOSQ_ERR_AUTH:
+    case MOSQ_ERR_ACL_DENIED: case MOSQ_ERR_UNKNOWN: case MOSQ_ERR_EAI: case MOSQ_ERR_PROXY: {
+      self->report(std::string("connection failed: ") + mosquitto_strerror(rc) +
+                   (rc == MOSQ_ERR_TLS ? " (is the server certificate signed by tls.caFile, and its name the host?)" : "") +
+                   "; retrying");
+      {
+        std::lock_guard lock(self->mu_);
+        self->restart_ = true;
+      }
+      self->wake_.notify_all();
+      break;
+    }
+    default: break;
+  }
+}
+
+void MqttClient::on_log(struct mosquitto*, void* self_ptr, int level, const char* text) {
+  if ((level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) == 0) return;
+  static_cast<MqttClient*>(self_ptr)->report(std::string("libmosquitto: ") + text);
 }
 
 void MqttClient::on_message(struct mosquitto*, void* self_ptr, const struct mosquitto_message* msg) {
@@ -180,18 +229,27 @@ void MqttClient::on_message(struct mosquitto*, void* self_ptr, const struct mosq
   m.connection = self->index_;
   m.topic = msg->topic;
   if (msg->payloadlen > 0) m.payload.assign(static_cast<const char*>(msg->payload), static_cast<size_t>(msg->payloadlen));
-  m.received = wall_ms();
+  m.received = self->clock_.now();
   m.qos = msg->qos;
   // May block when the processing queue is full; libmosquitto sends the PUBACK of a QoS 1
   // message only after this returns.
   self->handler_(std::move(m));
 }
 
-void MqttClient::on_publish(struct mosquitto*, void* self_ptr, int) {
+void MqttClient::on_publish(struct mosquitto*, void* self_ptr, int mid) {
   auto* self = static_cast<MqttClient*>(self_ptr);
-  self->acked_.fetch_add(1, std::memory_order_relaxed);
-  if (self->in_flight_.load(std::memory_order_relaxed) > 0) {
-    self->in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  std::lock_guard lock(self->in_flight_mu_);
+  // QoS 0 publishes complete here too; only QoS 1/2 ids are in the set.
+  if (self->in_flight_.erase(mid) > 0) self->acked_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void MqttClient::on_subscribe(struct mosquitto*, void* self_ptr, int, int count, const int* granted) {
+  auto* self = static_cast<MqttClient*>(self_ptr);
+  for (int i = 0; i < count; ++i) {
+    if (granted[i] >= 0x80) {
+      spdlog::error("connection \"{}\": the broker refused a subscription (no data will arrive for it; check the broker's ACL)",
+                    self->spec_.name);
+    }
   }
 }
 

@@ -11,10 +11,12 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "config/config.hpp"
 #include "weir/record.hpp"
+#include "weir/time.hpp"
 
 struct mosquitto;
 struct mosquitto_message;
@@ -33,7 +35,9 @@ class MqttClient {
  public:
   using MessageHandler = std::function<void(Message&&)>;
 
-  MqttClient(const config::ConnectionSpec& spec, uint32_t index, MessageHandler handler);
+  // clock stamps Message::received.
+  MqttClient(const config::ConnectionSpec& spec, uint32_t index, const Clock& clock,
+             MessageHandler handler);
   ~MqttClient();
   MqttClient(const MqttClient&) = delete;
   MqttClient& operator=(const MqttClient&) = delete;
@@ -47,9 +51,10 @@ class MqttClient {
   void stop();
 
   bool connected() const noexcept { return connected_.load(std::memory_order_acquire); }
-  // QoS 1/2 publishes not yet acknowledged by the broker.
-  int64_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
-  // mosquitto_publish result code (MOSQ_ERR_*).
+  // QoS 1/2 publishes handed to libmosquitto and not yet acknowledged by the broker.
+  size_t in_flight() const;
+  // mosquitto_publish result code (MOSQ_ERR_*). For QoS 1/2, MOSQ_ERR_NO_CONN and
+  // MOSQ_ERR_CONN_LOST mean libmosquitto queued the message and sends it after reconnecting.
   int publish(const std::string& topic, const std::string& payload, int qos, bool retain);
   const std::string& name() const noexcept { return spec_.name; }
   MqttCounters counters() const noexcept;
@@ -59,13 +64,22 @@ class MqttClient {
   static void on_disconnect(struct mosquitto*, void* self, int rc);
   static void on_message(struct mosquitto*, void* self, const struct mosquitto_message* msg);
   static void on_publish(struct mosquitto*, void* self, int mid);
-  // Tries the first connection until it succeeds or stop() is called, then starts the
-  // network thread, which reconnects by itself from then on. (libmosquitto's threaded
-  // loop does not retry when the very first connection attempt was refused.)
-  void connect_until_up();
+  static void on_subscribe(struct mosquitto*, void* self, int mid, int count, const int* granted);
+  static void on_log(struct mosquitto*, void* self, int level, const char* text);
+  // The supervisor thread: connects (retrying with back-off until it works or stop() is
+  // called), starts libmosquitto's network thread, which reconnects by itself after
+  // ordinary failures, and starts it again when it ended on an error libmosquitto treats as
+  // fatal (a TLS or protocol error). libmosquitto's threaded loop also never retries when
+  // the very first connection attempt was refused.
+  void supervise();
+  // Caller holds mu_. Returns false when stopping.
+  bool connect_until_up(std::unique_lock<std::mutex>& lock);
+  // Logs a connection problem once per change of its text (not once per retry).
+  void report(const std::string& problem);
 
   config::ConnectionSpec spec_;
   uint32_t index_;
+  const Clock& clock_;
   MessageHandler handler_;
   struct mosquitto* mosq_ = nullptr;
   std::vector<std::pair<std::string, int>> subscriptions_;
@@ -73,10 +87,14 @@ class MqttClient {
   std::atomic<bool> started_{false};
   bool loop_running_ = false;
   bool stopping_ = false;
+  bool restart_ = false;
+  std::mutex report_mu_;
+  std::string last_problem_;
   std::mutex mu_;
   std::condition_variable wake_;
   std::thread connector_;
-  std::atomic<int64_t> in_flight_{0};
+  mutable std::mutex in_flight_mu_;
+  std::unordered_set<int> in_flight_;  // message ids of QoS 1/2 publishes awaiting PUBACK
   std::atomic<uint64_t> received_{0}, connects_{0}, disconnects_{0}, published_{0}, acked_{0};
 };
 

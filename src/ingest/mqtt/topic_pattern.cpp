@@ -1,5 +1,7 @@
 #include "ingest/mqtt/topic_pattern.hpp"
 
+#include <algorithm>
+
 namespace weir::ingest {
 
 std::optional<TopicPattern> TopicPattern::parse(std::string_view pattern, std::string& error) {
@@ -102,6 +104,53 @@ bool TopicPattern::match(std::string_view topic, std::vector<std::string_view>& 
 bool TopicPattern::match(std::string_view topic) const {
   std::vector<std::string_view> captures;
   return match(topic, captures);
+}
+
+namespace {
+std::vector<std::string_view> split_levels(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (true) {
+    size_t slash = s.find('/', start);
+    out.push_back(s.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return out;
+}
+bool is_wild(std::string_view level) { return level == "+" || level == "#"; }
+}  // namespace
+
+bool filter_covers(std::string_view a, std::string_view b) noexcept {
+  auto la = split_levels(a);
+  auto lb = split_levels(b);
+  // Wildcards in the first level do not match topics starting with '$'.
+  if (is_wild(la[0]) && !lb[0].empty() && lb[0][0] == '$') return false;
+  for (size_t i = 0; i < la.size(); ++i) {
+    if (la[i] == "#") return true;  // covers the rest of b, b's own "#" included
+    if (i >= lb.size()) return false;
+    if (la[i] == "+") {
+      if (lb[i] == "#") return false;
+      continue;
+    }
+    if (la[i] != lb[i]) return false;  // a literal covers only the same literal
+  }
+  // a ended without "#": it matches only topics of exactly its length.
+  return lb.size() == la.size();
+}
+
+bool filters_overlap(std::string_view a, std::string_view b) noexcept {
+  auto la = split_levels(a);
+  auto lb = split_levels(b);
+  for (size_t i = 0; i < std::max(la.size(), lb.size()); ++i) {
+    bool ea = i >= la.size(), eb = i >= lb.size();
+    if (!ea && la[i] == "#") return true;
+    if (!eb && lb[i] == "#") return true;
+    if (ea || eb) return false;
+    if (la[i] == "+" || lb[i] == "+") continue;
+    if (la[i] != lb[i]) return false;
+  }
+  return true;
 }
 
 bool is_valid_publish_topic(std::string_view topic) noexcept {

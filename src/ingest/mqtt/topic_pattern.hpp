@@ -37,6 +37,12 @@ class TopicPattern {
   std::vector<Level> levels_;
 };
 
+// True when every topic that filter b matches is also matched by filter a ("a/#" covers
+// "a/+/c" and "a"; "+/x" does not cover "$SYS/x").
+bool filter_covers(std::string_view a, std::string_view b) noexcept;
+// True when some topic could match both filters.
+bool filters_overlap(std::string_view a, std::string_view b) noexcept;
+
 // True when a topic name is valid for PUBLISH (non-empty, no wildcards, no NUL).
 bool is_valid_publish_topic(std::string_view topic) noexcept;
 

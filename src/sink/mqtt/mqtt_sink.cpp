@@ -13,6 +13,11 @@ SinkResult MqttSink::send(const OutputMessage& message) {
   int rc = client_.publish(message.topic, message.payload, message.qos, message.retain);
   switch (rc) {
     case MOSQ_ERR_SUCCESS: return SinkResult::kOk;
+    case MOSQ_ERR_NO_CONN:
+    case MOSQ_ERR_CONN_LOST:
+      // QoS 1/2: libmosquitto queued it and resends it after reconnecting; sending it again
+      // would duplicate it. QoS 0 is gone: the engine retries.
+      return message.qos > 0 ? SinkResult::kOk : SinkResult::kRetry;
     case MOSQ_ERR_INVAL:
     case MOSQ_ERR_PAYLOAD_SIZE:
     case MOSQ_ERR_OVERSIZE_PACKET:

@@ -11,7 +11,7 @@ namespace weir::sink {
 
 class MqttSink final : public Sink {
  public:
-  explicit MqttSink(ingest::MqttClient& client, int64_t max_in_flight = 10000)
+  explicit MqttSink(ingest::MqttClient& client, size_t max_in_flight = 10000)
       : client_(client), max_in_flight_(max_in_flight) {}
   std::string_view name() const noexcept override { return name_; }
   SinkResult send(const OutputMessage& message) override;
@@ -19,7 +19,7 @@ class MqttSink final : public Sink {
 
  private:
   ingest::MqttClient& client_;
-  int64_t max_in_flight_;
+  size_t max_in_flight_;
   std::string name_ = "mqtt:" + client_.name();
 };
 

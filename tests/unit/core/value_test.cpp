@@ -72,3 +72,25 @@ TEST(Value, CompareFollowsMongoTypeOrder) {
 
 }  // namespace
 }  // namespace weir
+
+namespace weir {
+namespace {
+
+TEST(Value, MovedFromIsNullAndUsable) {
+  Value a = Value::object();
+  a.set("k", 1);
+  Value b = std::move(a);
+  EXPECT_TRUE(a.is_null());  // NOLINT(bugprone-use-after-move): the point of the test
+  EXPECT_EQ(a.to_json(), "null");
+  EXPECT_EQ(a.find("k"), nullptr);
+  Value c;
+  c = std::move(b);
+  EXPECT_TRUE(b.is_null());  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(c.to_json(), R"({"k":1})");
+  EXPECT_TRUE(Value(true).as_bool());
+  EXPECT_FALSE(Value(false).as_bool());
+  EXPECT_EQ(Value(-0.5).as_double(), -0.5);
+}
+
+}  // namespace
+}  // namespace weir

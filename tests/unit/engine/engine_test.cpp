@@ -50,12 +50,12 @@ TEST(Engine, SharesSubscriptionsAndRoutesToEveryMatchingPipeline) {
   ManualClock clock;
   Engine engine(cfg, clock);
   ASSERT_EQ(engine.connection_names(), (std::vector<std::string>{"in", "up"}));
+  // "s/+/temp" is covered by "s/+/+": one subscription carries both pipelines' messages.
   auto subs = engine.subscriptions();
-  ASSERT_EQ(subs.size(), 3u);
+  ASSERT_EQ(subs.size(), 2u);
   EXPECT_EQ(subs[0].filter, "s/+/+");
-  EXPECT_EQ(subs[1].filter, "s/+/temp");
-  EXPECT_EQ(subs[2].filter, "raw/+/+");
-  EXPECT_EQ(subs[2].qos, 0);
+  EXPECT_EQ(subs[1].filter, "raw/+/+");
+  EXPECT_EQ(subs[1].qos, 0);
   RecordingSink in_sink, up_sink;
   engine.set_sink(0, &in_sink);
   engine.set_sink(1, &up_sink);
@@ -93,7 +93,7 @@ TEST(Engine, BadPayloadsGoToTheDeadLetterTopicWithTheirReason) {
   engine.handle(message(0, "s/d1/temp", R"({"ts": "soon", "v": 1})"));
   engine.handle(message(0, "s/d1/temp", std::string("\xff\xfe\x01", 3)));
   engine.handle(message(0, "s/d1/temp", R"({"ts": true})"));
-  engine.handle(message(0, "s/d1/temp", R"({"ts": "2026-01-01T00:00:00.5Z", "v": 1})"));
+  engine.handle(message(0, "s/d1/temp", R"({"ts": "2026-01-01T00:00:00.5Z", "v": 1})", 1767225600000));
   ASSERT_EQ(up_sink.out.size(), 6u);
   std::vector<std::string> reasons;
   for (size_t i = 0; i < 5; ++i) {
@@ -153,6 +153,73 @@ TEST(Engine, StageErrorsAreConfigErrorsWithPaths) {
             "/pipelines/0/pipeline/1/$emit/connectionName");
   EXPECT_EQ(bad(R"([{"$source": {"connectionName": "in", "topic": "t"}}, {"$emit": {"connectionName": "in", "topic": "o/+"}}])"),
             "/pipelines/0/pipeline/1/$emit/topic");
+}
+
+}  // namespace
+}  // namespace weir::engine
+
+namespace weir::engine {
+namespace {
+
+TEST(Engine, CoveredFiltersAreSubscribedOnceWithTheHighestQos) {
+  auto cfg = config::Config::parse(R"({
+    "connections": {"in": {"type": "mqtt"}, "other": {"type": "mqtt"}},
+    "pipelines": [
+      {"name": "a", "pipeline": [{"$source": {"connectionName": "in", "topic": "s/+d/t", "qos": 2}},
+                                 {"$emit": {"connectionName": "in", "topic": "o"}}]},
+      {"name": "b", "pipeline": [{"$source": {"connectionName": "in", "topic": "s/#rest", "qos": 0}},
+                                 {"$emit": {"connectionName": "in", "topic": "o"}}]},
+      {"name": "c", "pipeline": [{"$source": {"connectionName": "other", "topic": "s/x/t"}},
+                                 {"$emit": {"connectionName": "in", "topic": "o"}}]}]})", "t.json");
+  ManualClock clock;
+  Engine engine(cfg, clock);
+  auto subs = engine.subscriptions();
+  ASSERT_EQ(subs.size(), 2u);
+  EXPECT_EQ(subs[0].filter, "s/#");
+  EXPECT_EQ(subs[0].qos, 2);
+  EXPECT_EQ(engine.connection_names()[subs[1].connection], "other");
+  EXPECT_EQ(subs[1].filter, "s/x/t");
+}
+
+TEST(Engine, FarFutureReadingsAreDeadLetteredNotWindowed) {
+  auto cfg = config::Config::parse(R"({
+    "connections": {"in": {"type": "mqtt"}},
+    "pipelines": [{"name": "p", "dlq": {"connectionName": "in", "topic": "dlq"}, "pipeline": [
+        {"$source": {"connectionName": "in", "topic": "t", "timeField": "ts", "maxFutureSkew": {"size": 1, "unit": "minute"}}},
+        {"$tumblingWindow": {"interval": {"size": 1, "unit": "second"},
+                             "pipeline": [{"$group": {"_id": null, "n": {"$count": {}}}}]}},
+        {"$emit": {"connectionName": "in", "topic": "o"}}]}]})", "t.json");
+  ManualClock clock(1000000);
+  Engine engine(cfg, clock);
+  RecordingSink sink;
+  engine.set_sink(0, &sink);
+  engine.handle(message(0, "t", R"({"ts": 1000500})", 1000000));
+  engine.handle(message(0, "t", R"({"ts": 1060001})", 1000000));  // 60.001 s ahead
+  engine.handle(message(0, "t", R"({"ts": 1000700})", 1000000));  // not late: the watermark did not jump
+  ASSERT_EQ(sink.out.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(sink.out[0].payload)["reason"], "future_time");
+  engine.flush();
+  ASSERT_EQ(sink.out.size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(sink.out[1].payload)["n"], 2);
+}
+
+TEST(Engine, DeadLettersCarryAtMostFourKibOfThePayload) {
+  auto cfg = config::Config::parse(R"({
+    "connections": {"in": {"type": "mqtt"}},
+    "pipelines": [{"name": "p", "dlq": {"connectionName": "in", "topic": "dlq"}, "pipeline": [
+        {"$source": {"connectionName": "in", "topic": "t", "maxPayloadBytes": 100}},
+        {"$emit": {"connectionName": "in", "topic": "o"}}]}]})", "t.json");
+  ManualClock clock;
+  Engine engine(cfg, clock);
+  RecordingSink sink;
+  engine.set_sink(0, &sink);
+  engine.handle(message(0, "t", std::string(100000, 'x')));
+  ASSERT_EQ(sink.out.size(), 1u);
+  auto doc = nlohmann::json::parse(sink.out[0].payload);
+  EXPECT_EQ(doc["reason"], "payload_too_large");
+  EXPECT_EQ(doc["truncated"], true);
+  EXPECT_EQ(doc["payloadBytes"], 100000);
+  EXPECT_EQ(doc["payload"].get<std::string>().size(), 4096u);
 }
 
 }  // namespace

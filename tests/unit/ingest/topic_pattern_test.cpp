@@ -73,3 +73,24 @@ TEST(TopicPattern, PublishTopicValidity) {
 
 }  // namespace
 }  // namespace weir::ingest
+
+namespace weir::ingest {
+namespace {
+
+TEST(TopicFilters, Coverage) {
+  struct Case { const char* a; const char* b; bool covers; };
+  const Case cases[] = {
+      {"a/#", "a/+/c", true},  {"a/#", "a", true},      {"#", "x/y", true},
+      {"a/+", "a/b", true},    {"a/+", "a/#", false},   {"a/+", "a", false},
+      {"a/b", "a/+", false},   {"a/+/c", "a/b/c", true}, {"+/x", "$SYS/x", false},
+      {"#", "$SYS/#", false},  {"a/b", "a/b", true},    {"a/+/+", "a/b", false},
+  };
+  for (const auto& c : cases) EXPECT_EQ(filter_covers(c.a, c.b), c.covers) << c.a << " / " << c.b;
+  EXPECT_TRUE(filters_overlap("a/+/c", "a/b/+"));
+  EXPECT_TRUE(filters_overlap("a/#", "a"));
+  EXPECT_FALSE(filters_overlap("a/+/c", "a/b/d"));
+  EXPECT_FALSE(filters_overlap("a/b", "a/b/c"));
+}
+
+}  // namespace
+}  // namespace weir::ingest
