@@ -5,7 +5,20 @@ namespace weir::pipeline {
 GroupSpec GroupSpec::compile(const config::Node& node) {
   node.expect_object();
   GroupSpec g;
-  g.id_ = compile_expression(node.at("_id"));
+  config::Node id = node.at("_id");
+  g.id_ = compile_expression(id);
+  if (id.is_string()) {
+    std::string text = id.as_string();
+    if (text.size() > 1 && text[0] == '$' && text[1] != '$') g.id_path_ = text.substr(1);
+  } else if (id.is_object()) {
+    bool document = true;
+    for (auto it = id.json().begin(); it != id.json().end(); ++it) {
+      document = document && !it.key().empty() && it.key()[0] != '$';
+    }
+    if (document) {
+      for (auto it = id.json().begin(); it != id.json().end(); ++it) g.id_members_.push_back(it.key());
+    }
+  }
   for (auto it = node.json().begin(); it != node.json().end(); ++it) {
     if (it.key() == "_id") continue;
     config::Node acc = node.at(it.key());
@@ -16,6 +29,25 @@ GroupSpec GroupSpec::compile(const config::Node& node) {
     g.accumulators_.push_back(Accumulator::compile(it.key(), acc));
   }
   return g;
+}
+
+bool GroupSpec::key(const Value& doc, Value& scratch, const Value*& out, std::string& missing) const {
+  const Value& v = id_->eval(doc, scratch);
+  out = &v;
+  if (is_missing(v)) {
+    missing = id_path_.empty() ? "_id" : id_path_;
+    return false;
+  }
+  if (!id_members_.empty() && v.is_object() && v.size() < id_members_.size()) {
+    for (const auto& m : id_members_) {
+      const Value* member = v.find(m);
+      if (member == nullptr || is_missing(*member)) {
+        missing = "_id." + m;
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 }  // namespace weir::pipeline

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <string>
 #include <vector>
 
 #include "config/node.hpp"
@@ -17,10 +18,15 @@ class GroupSpec {
   static GroupSpec compile(const config::Node& node);
 
   const Expression& id() const noexcept { return *id_; }
+  // Evaluates _id for doc. False when a field it names is missing from the reading (such a
+  // reading has no group: it goes to the dead-letter topic); missing names the field.
+  bool key(const Value& doc, Value& scratch, const Value*& out, std::string& missing) const;
   const std::vector<Accumulator>& accumulators() const noexcept { return accumulators_; }
 
  private:
   std::shared_ptr<const Expression> id_;
+  std::string id_path_;                   // "_id": "$a.b" -> "a.b"
+  std::vector<std::string> id_members_;   // "_id": {"k": "$f", ...} -> the member names
   std::vector<Accumulator> accumulators_;
 };
 

@@ -60,10 +60,15 @@ StageResult TumblingWindow::process(Record& record, StageContext& ctx) {
                            ") which closed at watermark " + format_iso8601(state_.closed_until));
     return StageResult::kDeadLetter;
   }
-  state_.last_input = ctx.now();
-
   Value scratch;
-  const Value& id = group_.id().eval(record.doc, scratch);
+  const Value* id_ptr = nullptr;
+  std::string missing;
+  if (!group_.key(record.doc, scratch, id_ptr, missing)) {
+    ctx.reject("missing_group", "the reading has no \"" + missing + "\", which $group's _id needs");
+    return StageResult::kDeadLetter;
+  }
+  const Value& id = *id_ptr;
+  state_.last_input = ctx.now();
   key_buffer_.clear();
   id.append_json(key_buffer_);
   auto& window = state_.open[start];

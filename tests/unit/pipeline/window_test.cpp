@@ -204,3 +204,36 @@ TEST(TumblingWindow, InvalidConfigsNameThePath) {
 
 }  // namespace
 }  // namespace weir::pipeline
+
+namespace weir::pipeline {
+namespace {
+
+TEST(TumblingWindow, ReadingsWithoutTheGroupFieldAreDeadLettered) {
+  auto op = make(spec(1000, 0, 0, {{"_id", "$device"}, {"n", {{"$count", json::object()}}}}));
+  Capture ctx;
+  Record r;
+  r.doc = Value::object();
+  r.doc.set("v", 1);
+  r.event_time = 10;
+  EXPECT_EQ(op->process(r, ctx), StageResult::kDeadLetter);
+  ASSERT_EQ(ctx.rejected.size(), 1u);
+  EXPECT_EQ(ctx.rejected[0].first, "missing_group");
+  EXPECT_NE(ctx.rejected[0].second.find("\"device\""), std::string::npos);
+  // A stored null is a value: it forms the null group.
+  r.doc.set("device", Value());
+  EXPECT_EQ(op->process(r, ctx), StageResult::kConsumed);
+
+  auto compound = make(spec(1000, 0, 0, {{"_id", {{"d", "$device"}, {"s", "$site"}}}, {"n", {{"$count", json::object()}}}}));
+  Record c = reading("a", 10, Value(1));
+  EXPECT_EQ(compound->process(c, ctx), StageResult::kDeadLetter);
+  EXPECT_NE(ctx.rejected.back().second.find("_id.s"), std::string::npos) << ctx.rejected.back().second;
+  c.doc.set("site", "north");
+  EXPECT_EQ(compound->process(c, ctx), StageResult::kConsumed);
+  // A grouping by an expression or a constant has nothing that can be missing.
+  auto constant = make(spec(1000, 0, 0, {{"_id", nullptr}, {"n", {{"$count", json::object()}}}}));
+  Record k = reading("a", 10, Value(1));
+  EXPECT_EQ(constant->process(k, ctx), StageResult::kConsumed);
+}
+
+}  // namespace
+}  // namespace weir::pipeline
