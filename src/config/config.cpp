@@ -149,6 +149,9 @@ Config Config::parse(const std::string& text, const std::string& file_name) {
     // e.byte is 1-based position of the error.
     throw ConfigError("", "invalid JSON at " + line_column(text, e.byte ? e.byte - 1 : 0) + ": " +
                               std::string(e.what()).substr(std::string(e.what()).find(':') + 2));
+  } catch (const Json::exception& e) {
+    // A number out of range ("1e999") is not a parse_error for nlohmann (found by fuzz_config).
+    throw ConfigError("", std::string("invalid JSON: ") + e.what());
   }
   Node root(*cfg.doc_, "");
   if (!cfg.doc_->is_object()) {

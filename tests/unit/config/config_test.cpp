@@ -87,6 +87,16 @@ TEST(Config, InvalidJsonGivesLineAndColumn) {
   }
 }
 
+TEST(Config, NumberTooLargeForADoubleIsAConfigError) {
+  // Found by tests/fuzz/fuzz_config: nlohmann reports it as out_of_range, not parse_error.
+  try {
+    Config::parse(R"({"connections": {"a": {"type": "mqtt", "port": 1e999}}})", "x.json");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("number overflow"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Node, DurationUnits) {
   nlohmann::json j = {{"size", 3}, {"unit", "minute"}};
   EXPECT_EQ(Node(j, "/d").as_duration(), 180000);
