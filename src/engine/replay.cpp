@@ -4,9 +4,10 @@
 #include <cmath>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 #include "core/base64.hpp"
 #include "engine/engine.hpp"
@@ -71,6 +72,103 @@ void append_cell(std::string& out, const std::string& cell) {
   append_json_string(out, cell);
 }
 
+// One NDJSON input line -> m.topic and m.payload (the payload's JSON text as it stands in
+// the line, or the string's bytes, base64-decoded with "encoding": "base64").
+bool parse_line(simdjson::ondemand::parser& parser, std::string& line, Message& m,
+                std::optional<TimeMs>& time, std::string& error) {
+  namespace od = simdjson::ondemand;
+  line.reserve(line.size() + simdjson::SIMDJSON_PADDING);
+  od::document doc;
+  od::object obj;
+  if (parser.iterate(line.data(), line.size(), line.capacity()).get(doc) ||
+      doc.get_object().get(obj)) {
+    error = "expected a JSON object {\"topic\": ..., \"payload\": ...}";
+    return false;
+  }
+  bool has_topic = false, has_payload = false, payload_is_string = false, base64 = false;
+  for (auto field : obj) {
+    std::string_view key;
+    od::value value;
+    if (field.unescaped_key().get(key) || field.value().get(value)) {
+      error = "expected a JSON object {\"topic\": ..., \"payload\": ...}";
+      return false;
+    }
+    if (key == "topic") {
+      std::string_view t;
+      if (value.get_string().get(t)) {
+        error = "\"topic\" must be a string";
+        return false;
+      }
+      m.topic.assign(t);
+      has_topic = true;
+    } else if (key == "payload") {
+      od::json_type type;
+      if (value.type().get(type)) {
+        error = "invalid \"payload\"";
+        return false;
+      }
+      std::string_view text;
+      payload_is_string = type == od::json_type::string;
+      simdjson::error_code err;
+      if (payload_is_string) {
+        err = value.get_string().get(text);
+      } else if (type == od::json_type::object) {
+        od::object o;
+        err = value.get_object().get(o);
+        if (!err) err = o.raw_json().get(text);
+      } else if (type == od::json_type::array) {
+        od::array a;
+        err = value.get_array().get(a);
+        if (!err) err = a.raw_json().get(text);
+      } else {
+        text = value.raw_json_token();
+        while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+        err = simdjson::SUCCESS;
+      }
+      if (err) {
+        error = "invalid \"payload\"";
+        return false;
+      }
+      m.payload.assign(text);
+      has_payload = true;
+    } else if (key == "encoding") {
+      std::string_view e;
+      base64 = !value.get_string().get(e) && e == "base64";
+    } else if (key == "time") {
+      int64_t t;
+      std::string_view iso;
+      if (!value.get_int64().get(t)) {
+        time = t;
+      } else if (!value.get_string().get(iso)) {
+        time = parse_iso8601(iso);
+      } else {
+        time = std::nullopt;
+      }
+      if (!time || *time < kMinReplayTime || *time > kMaxReplayTime) {
+        error = "\"time\" must be epoch milliseconds (an integer) or an ISO 8601 string, years 1 to 9999";
+        return false;
+      }
+    }
+  }
+  if (!has_topic || !has_payload) {
+    error = "expected \"topic\" (a string) and \"payload\"";
+    return false;
+  }
+  if (base64) {
+    if (!payload_is_string) {
+      error = "a base64 payload must be a string";
+      return false;
+    }
+    auto bytes = core::base64_decode(m.payload);
+    if (!bytes) {
+      error = "payload is not valid base64";
+      return false;
+    }
+    m.payload = std::move(*bytes);
+  }
+  return true;
+}
+
 }  // namespace
 
 bool replay(const config::Config& config, const ReplayOptions& options, std::FILE* out,
@@ -97,6 +195,7 @@ bool replay(const config::Config& config, const ReplayOptions& options, std::FIL
   }
   std::vector<std::string> header;
   std::string line;
+  simdjson::ondemand::parser parser;
   Message m;
   m.connection = kAnyConnection;
   m.qos = 1;
@@ -133,50 +232,17 @@ bool replay(const config::Config& config, const ReplayOptions& options, std::FIL
       }
       m.payload.push_back('}');
     } else {
-      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) {
-        bad("expected a JSON object {\"topic\": ..., \"payload\": ...}");
+      std::string why;
+      std::optional<TimeMs> line_time;
+      if (!parse_line(parser, line, m, line_time, why)) {
+        bad(why);
         continue;
       }
-      auto t = j.find("topic");
-      auto p = j.find("payload");
-      if (t == j.end() || !t->is_string() || p == j.end()) {
-        bad("expected \"topic\" (a string) and \"payload\"");
-        continue;
-      }
-      m.topic = t->get<std::string>();
-      auto enc = j.find("encoding");
-      if (enc != j.end() && *enc == "base64") {
-        if (!p->is_string()) {
-          bad("a base64 payload must be a string");
-          continue;
-        }
-        auto bytes = core::base64_decode(p->get_ref<const std::string&>());
-        if (!bytes) {
-          bad("payload is not valid base64");
-          continue;
-        }
-        m.payload = std::move(*bytes);
-      } else if (p->is_string()) {
-        m.payload = p->get<std::string>();
-      } else {
-        m.payload = p->dump();
-      }
-      auto time = j.find("time");
-      if (time != j.end()) {
-        std::optional<TimeMs> t_ms;
-        if (time->is_number_integer()) t_ms = time->get<TimeMs>();
-        if (time->is_string()) t_ms = parse_iso8601(time->get_ref<const std::string&>());
-        if (!t_ms || *t_ms < kMinReplayTime || *t_ms > kMaxReplayTime) {
-          bad("\"time\" must be epoch milliseconds (an integer) or an ISO 8601 string, years 1 to 9999");
-          continue;
-        }
-        if (*t_ms > clock.now()) {
-          // Time moves first, as it would live: windows idle until now close before this
-          // message is handled.
-          clock.set(*t_ms);
-          engine.tick();
-        }
+      if (line_time && *line_time > clock.now()) {
+        // Time moves first, as it would live: windows idle until now close before this
+        // message is handled.
+        clock.set(*line_time);
+        engine.tick();
       }
     }
     m.received = clock.now();
