@@ -72,7 +72,8 @@ PublishResult MqttPublisher::wait_oldest() {
   }
 }
 
-PublishResult MqttPublisher::publish(const std::string& topic, std::string_view payload) {
+PublishResult MqttPublisher::publish(const std::string& topic, std::string_view payload,
+                                     PayloadKind /*kind*/) {
   while (pending_.size() >= config_.max_inflight) {
     if (wait_oldest() != PublishResult::kOk) return PublishResult::kFailed;
   }

@@ -11,9 +11,9 @@
 
 #include <mqtt/async_client.h>
 
-namespace weir::sim {
+#include "sim/publisher.hpp"
 
-enum class PublishResult { kOk, kFailed };
+namespace weir::sim {
 
 struct PublisherConfig {
   std::string host;
@@ -23,23 +23,25 @@ struct PublisherConfig {
   uint32_t max_inflight = 1000;
 };
 
-class MqttPublisher {
+class MqttPublisher final : public Publisher {
  public:
   explicit MqttPublisher(PublisherConfig config);
-  ~MqttPublisher();
+  ~MqttPublisher() override;
   MqttPublisher(const MqttPublisher&) = delete;
   MqttPublisher& operator=(const MqttPublisher&) = delete;
 
   // MQTT 3.1.1, clean session, keepalive 30 s; waits for the CONNACK.
-  PublishResult connect();
+  PublishResult connect() override;
   // Queues one message; may wait for the oldest pending publish first. Never drops.
-  PublishResult publish(const std::string& topic, std::string_view payload);
+  PublishResult publish(const std::string& topic, std::string_view payload,
+                        PayloadKind kind) override;
   // Waits until every pending publish has completed.
-  PublishResult drain();
-  PublishResult disconnect();
+  PublishResult drain() override;
+  PublishResult disconnect() override;
 
-  const std::string& server_uri() const { return server_uri_; }
-  const std::string& last_error() const { return last_error_; }
+  // "tcp://host:port"
+  const std::string& target() const override { return server_uri_; }
+  const std::string& last_error() const override { return last_error_; }
 
  private:
   PublishResult wait_oldest();

@@ -88,6 +88,11 @@ std::string validate(const SimOptions& o) {
   if (o.start_ms < 0) return "--start-ms: must be >= 0";
   if (!(o.anomaly_rate >= 0.0 && o.anomaly_rate <= 1.0)) return "--anomaly-rate: must be 0..1";
   if (!(o.malformed_rate >= 0.0 && o.malformed_rate <= 1.0)) return "--malformed: must be 0..1";
+  if (!o.output_path.empty()) {
+    if (o.time_mode != TimeMode::kSynthetic) return "--output: needs --time-mode synthetic";
+    if (!o.count) return "--output: needs --count";
+    if (o.stamp) return "--output: --stamp only makes sense when publishing";
+  }
   return {};
 }
 
@@ -171,6 +176,9 @@ ParsedOptions parse_options(int argc, char** argv) {
                  "Per-reading probability of also sending a malformed payload")
       ->capture_default_str();
   app.add_option("--truth", o.truth_path, "Write the ground truth CSV to this file");
+  app.add_option("--output", o.output_path,
+                 "Write `weir replay` input (NDJSON) to this file ('-': stdout) instead of "
+                 "publishing; unpaced, needs --time-mode synthetic and --count");
   app.add_flag("--stamp", o.stamp, "Add \"sentUs\" (wall-clock epoch us at publish)");
   app.add_flag("--quiet", o.quiet, "Print nothing but errors");
 

@@ -36,6 +36,7 @@ struct SimOptions {
   std::vector<AnomalyType> anomaly_types;  // enabled types, never empty after parsing
   double malformed_rate = 0.0;
   std::string truth_path;  // empty: no truth file
+  std::string output_path;  // set: write `weir replay` input here instead of publishing
   bool stamp = false;
   bool quiet = false;
 };

@@ -1,5 +1,7 @@
 #include "sim/simulator.hpp"
 
+#include "sim/mqtt_publisher.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -32,8 +34,15 @@ int64_t wall_us() {
       .count();
 }
 
-PublisherConfig publisher_config(const SimOptions& o) {
-  return PublisherConfig{o.host, o.port, o.client_id, o.qos, o.max_inflight};
+std::unique_ptr<Publisher> make_publisher(const SimOptions& o) {
+  if (!o.output_path.empty()) return std::make_unique<FilePublisher>(o.output_path);
+  return std::make_unique<MqttPublisher>(
+      PublisherConfig{o.host, o.port, o.client_id, o.qos, o.max_inflight});
+}
+
+PayloadKind payload_kind(PayloadFormat format) {
+  return format == PayloadFormat::kJson || format == PayloadFormat::kSenml ? PayloadKind::kJson
+                                                                           : PayloadKind::kBytes;
 }
 
 }  // namespace
@@ -45,7 +54,8 @@ Simulator::Simulator(SimOptions options, const std::atomic<bool>& stop_requested
       malformed_writer_(options_.seed ^ kMalformedKindSalt),
       malformed_rng_(options_.seed ^ kMalformedDrawSalt),
       malformed_draw_(options_.malformed_rate),
-      publisher_(publisher_config(options_)) {
+      publisher_(make_publisher(options_)) {
+  if (!options_.output_path.empty()) file_ = static_cast<FilePublisher*>(publisher_.get());
   const AnomalyConfig anomalies{options_.anomaly_rate, options_.anomaly_types};
   devices_.reserve(options_.devices);
   for (uint32_t i = 0; i < options_.devices; ++i) {
@@ -61,9 +71,11 @@ bool Simulator::count_reached() const {
   return options_.count && summary_.readings >= *options_.count;
 }
 
-bool Simulator::wait_for_round(uint64_t round) const {
-  if (options_.rate <= 0.0) return true;
-  const double due_s = run_start_s_ + static_cast<double>(round) / options_.rate;
+bool Simulator::wait_for_slot(uint64_t round, uint32_t index) const {
+  if (options_.rate <= 0.0 || file_ != nullptr) return true;
+  const double due_s = run_start_s_ + (static_cast<double>(round) +
+                                       static_cast<double>(index) / devices_.size()) /
+                                          options_.rate;
   while (!stop_requested_.load(std::memory_order_relaxed)) {
     const double left_s = due_s - steady_seconds();
     if (left_s <= 0.0) return true;
@@ -78,26 +90,30 @@ RunOutcome Simulator::run() {
     truth_ = TruthWriter::open(options_.truth_path, error_);
     if (!truth_) return RunOutcome::kBadTruthFile;
   }
-  if (publisher_.connect() != PublishResult::kOk) {
-    error_ = publisher_.last_error();
+  if (publisher_->connect() != PublishResult::kOk) {
+    error_ = publisher_->last_error();
     return RunOutcome::kConnectFailed;
   }
 
   run_start_s_ = steady_seconds();
   const bool synthetic = options_.time_mode == TimeMode::kSynthetic;
   bool failed = false;
-  for (uint64_t round = 0; !failed && !count_reached(); ++round) {
+  bool stopped = false;
+  for (uint64_t round = 0; !failed && !stopped && !count_reached(); ++round) {
     if (stop_requested_.load(std::memory_order_relaxed)) break;
     if (!options_.count && options_.duration_s) {
       const double round_s = options_.rate > 0.0 ? static_cast<double>(round) / options_.rate
                                                  : steady_seconds() - run_start_s_;
       if (round_s >= *options_.duration_s) break;
     }
-    if (!wait_for_round(round)) break;
     const int64_t round_ms = options_.start_ms + static_cast<int64_t>(round) * options_.step_ms;
-    for (Device& device : devices_) {
+    for (uint32_t index = 0; index < devices_.size(); ++index) {
       if (count_reached()) break;
-      if (!run_slot(device, round, synthetic ? round_ms : wall_ms())) {
+      if (!wait_for_slot(round, index)) {
+        stopped = true;
+        break;
+      }
+      if (!run_slot(devices_[index], round, synthetic ? round_ms : wall_ms())) {
         failed = true;
         break;
       }
@@ -105,12 +121,12 @@ RunOutcome Simulator::run() {
   }
 
   RunOutcome outcome = RunOutcome::kCompleted;
-  if (failed || publisher_.drain() != PublishResult::kOk) {
-    error_ = publisher_.last_error();
+  if (failed || publisher_->drain() != PublishResult::kOk) {
+    error_ = publisher_->last_error();
     outcome = RunOutcome::kPublishFailed;
   }
   summary_.elapsed_s = steady_seconds() - run_start_s_;
-  (void)publisher_.disconnect();
+  (void)publisher_->disconnect();
   if (truth_) {
     close_open_episodes();
     if (!truth_->flush() && outcome == RunOutcome::kCompleted) {
@@ -139,7 +155,11 @@ bool Simulator::run_slot(Device& device, uint64_t round, int64_t ts_ms) {
     Reading reading{device.id, round, ts_ms, step.temp, step.hum, std::nullopt};
     if (options_.stamp) reading.sent_us = wall_us();
     payload_writer_.write(reading, payload_);
-    if (publisher_.publish(device.topic, payload_) != PublishResult::kOk) return false;
+    if (file_ != nullptr) file_->set_time(ts_ms);
+    if (publisher_->publish(device.topic, payload_, payload_kind(options_.format)) !=
+        PublishResult::kOk) {
+      return false;
+    }
     ++summary_.readings;
     if (truth_) truth_->write_reading(device.id, round, ts_ms, step.temp, step.hum);
     if (options_.malformed_rate > 0.0 && malformed_draw_(malformed_rng_)) {
@@ -158,7 +178,9 @@ bool Simulator::run_slot(Device& device, uint64_t round, int64_t ts_ms) {
 bool Simulator::publish_malformed(const Device& device, const Reading& reading) {
   const MalformedKind kind = malformed_writer_.next_kind();
   malformed_writer_.write(reading, payload_);
-  if (publisher_.publish(device.topic, payload_) != PublishResult::kOk) return false;
+  if (publisher_->publish(device.topic, payload_, PayloadKind::kBytes) != PublishResult::kOk) {
+    return false;
+  }
   ++summary_.malformed;
   if (truth_) truth_->write_malformed(device.id, reading.seq, kind);
   return true;

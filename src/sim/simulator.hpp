@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -11,7 +12,8 @@
 
 #include "sim/device_model.hpp"
 #include "sim/malformed_writer.hpp"
-#include "sim/mqtt_publisher.hpp"
+#include "sim/file_publisher.hpp"
+#include "sim/publisher.hpp"
 #include "sim/payload_writer.hpp"
 #include "sim/sim_options.hpp"
 #include "sim/truth_writer.hpp"
@@ -43,8 +45,8 @@ class Simulator {
   const RunSummary& summary() const { return summary_; }
   // What went wrong, for any outcome but kCompleted.
   const std::string& error() const { return error_; }
-  // "tcp://host:port"
-  const std::string& server_uri() const { return publisher_.server_uri(); }
+  // "tcp://host:port", or the output file
+  const std::string& target() const { return publisher_->target(); }
 
  private:
   struct Device {
@@ -59,7 +61,9 @@ class Simulator {
   };
 
   bool count_reached() const;
-  bool wait_for_round(uint64_t round) const;
+  // Paced runs: waits until slot `index` of `round` is due; slots are spread evenly over
+  // the round, so the load is smooth rather than one burst per round. False when stopped.
+  bool wait_for_slot(uint64_t round, uint32_t index) const;
   // One reading slot of one device; false when publishing failed.
   bool run_slot(Device& device, uint64_t round, int64_t ts_ms);
   bool publish_malformed(const Device& device, const Reading& reading);
@@ -72,7 +76,8 @@ class Simulator {
   MalformedWriter malformed_writer_;
   std::mt19937_64 malformed_rng_;
   std::bernoulli_distribution malformed_draw_;
-  MqttPublisher publisher_;
+  std::unique_ptr<Publisher> publisher_;
+  FilePublisher* file_ = nullptr;  // publisher_ when writing a file
   std::optional<TruthWriter> truth_;
   std::string payload_;
   RunSummary summary_;
