@@ -9,7 +9,7 @@ Parts (each prints its own table; all of them together at the end, as Markdown):
               publishes at full speed), then weir with the realistic pipeline
               (bench/e2e/realistic.json) under the same load; QoS 0 and QoS 1, 1,000 devices.
   latency     the pass-through pipeline (bench/e2e/passthrough.json) at half the QoS 1
-              ceiling; weir-sim stamps the send time, the subscriber of weir's output takes
+              ceiling (and at a quarter, --latency-fractions); weir-sim stamps the send time, the subscriber of weir's output takes
               publish-to-receipt times. The same load straight to the subscriber (broker
               only) is measured first, for comparison.
   replay      `weir replay` of 10,000,000 generated readings from 1,000 devices with the
@@ -297,9 +297,9 @@ def part_latency(a, work, results):
     if ceiling is None:
         ceiling = a.ceiling
     rows = []
-    total_rate = ceiling / 2
-    per_device = total_rate / a.devices
-    for qos in a.qos:
+    for qos, fraction in [(q, f) for q in a.qos for f in a.latency_fractions]:
+        total_rate = ceiling * fraction
+        per_device = total_rate / a.devices
         broker = Broker(work)
         try:
             for path in ("broker only", "weir pass-through"):
@@ -318,7 +318,7 @@ def part_latency(a, work, results):
                 if w:
                     w.close()
                 lat = r["latencyUs"]
-                row = {"qos": qos, "path": path, "rate": sim["rate"], "received": r["received"], "sent": sim["sent"],
+                row = {"qos": qos, "fraction": fraction, "path": path, "rate": sim["rate"], "received": r["received"], "sent": sim["sent"],
                        "p50_ms": lat["p50"] / 1000, "p99_ms": lat["p99"] / 1000, "p999_ms": lat["p999"] / 1000,
                        "max_ms": lat["max"] / 1000, "peak_rss_kb": mem["VmHWM"] if mem else None}
                 log(f"  sent {sim['sent']} at {sim['rate']:.0f}/s, received {r['received']}: p50 {row['p50_ms']:.2f} ms, "
@@ -471,10 +471,10 @@ def markdown(a, results):
                      f"{r['cpu_pct']:.0f}% | {r['peak_rss_kb'] / 1024:.1f} MiB | {100 * r['ratio']:.1f}% |")
     if "latency" in results:
         L.append("")
-        L.append("| QoS | path | rate (msg/s) | sent | received | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) |")
-        L.append("|---|---|---|---|---|---|---|---|---|")
+        L.append("| QoS | load | path | rate (msg/s) | sent | received | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|")
         for r in results["latency"]:
-            L.append(f"| {r['qos']} | {r['path']} | {r['rate']:,.0f} | {r['sent']:,} | {r['received']:,} | {r['p50_ms']:.2f} | "
+            L.append(f"| {r['qos']} | {r['fraction']:.2f} × ceiling | {r['path']} | {r['rate']:,.0f} | {r['sent']:,} | {r['received']:,} | {r['p50_ms']:.2f} | "
                      f"{r['p99_ms']:.2f} | {r['p999_ms']:.2f} | {r['max_ms']:.2f} |")
     if "replay" in results:
         r = results["replay"]
@@ -516,7 +516,9 @@ def main():
     ap.add_argument("--devices", type=int, default=1000)
     ap.add_argument("--qos", default="0,1")
     ap.add_argument("--ceiling", type=float, default=20000, help="QoS 1 ceiling when throughput did not run")
-    ap.add_argument("--latency-seconds", type=float, default=30)
+    ap.add_argument("--latency-seconds", type=float, default=20)
+    ap.add_argument("--latency-fractions", default="0.25,0.5",
+                    help="loads of the latency part, as fractions of the QoS 1 ceiling")
     ap.add_argument("--replay-count", type=int, default=10000000)
     ap.add_argument("--replay-runs", type=int, default=3)
     ap.add_argument("--callgrind-count", type=int, default=100000)
@@ -526,6 +528,7 @@ def main():
     ap.add_argument("--out", default=None, help="directory for results.json and results.md")
     a = ap.parse_args()
     a.qos = [int(q) for q in a.qos.split(",")]
+    a.latency_fractions = [float(f) for f in a.latency_fractions.split(",")]
     a.build = os.path.abspath(a.build)
     for exe in ("src/app/weir", "src/sim/weir-sim", "bench/weir_count_sub"):
         if not os.access(os.path.join(a.build, exe), os.X_OK):

@@ -49,11 +49,21 @@ void Value::push_back(Value v) {
 
 const std::string& Value::key(size_t i) const { return c_->keys.at(i); }
 
+namespace {
+// Key equality for the linear scans below. Objects are small (a reading has a handful of
+// fields), so the scan is cheap as long as a mismatch is rejected without a call to
+// memcmp: most keys differ in length or in their first byte.
+inline bool same_key(const std::string& k, std::string_view key) noexcept {
+  return k.size() == key.size() &&
+         (key.empty() || (k[0] == key[0] && std::memcmp(k.data(), key.data(), key.size()) == 0));
+}
+}  // namespace
+
 const Value* Value::find(std::string_view key) const noexcept {
   if (type_ != Type::kObject) return nullptr;
   const auto& keys = c_->keys;
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (keys[i] == key) return &c_->items[i];
+    if (same_key(keys[i], key)) return &c_->items[i];
   }
   return nullptr;
 }
@@ -140,8 +150,13 @@ std::string_view Value::type_name() const noexcept {
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
+  // Runs of characters that need no escape (nearly all of them) are appended at once.
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -151,15 +166,12 @@ void append_json_string(std::string& out, std::string_view s) {
       case '\b': out += "\\b"; break;
       case '\f': out += "\\f"; break;
       default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xF]);
-        } else {
-          out.push_back(ch);
-        }
+        out += "\\u00";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xF]);
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out.push_back('"');
 }
 

@@ -53,6 +53,9 @@ std::string_view json_type_name(const Value& v) noexcept {
   return "unknown";
 }
 
+// Room left in a decoded document for fields added after decoding.
+constexpr size_t kTopLevelSlack = 4;
+
 // Source is ondemand::value or ondemand::document (a scalar at the root).
 template <typename Source>
 error_code convert_number(Source& src, Value& out) {
@@ -180,7 +183,9 @@ class Converter {
                        std::to_string(JsonCodec::kMaxMembers) + ")");
     }
     out = Value::object();
-    out.reserve(count);
+    // The document itself gets room for the fields the engine and the stages add (topic
+    // captures, $addFields) so they do not reallocate its keys and items.
+    out.reserve(depth == 0 ? count + kTopLevelSlack : count);
     for (auto field : obj) {
       std::string_view key;
       if (auto err = field.unescaped_key().get(key)) return err;

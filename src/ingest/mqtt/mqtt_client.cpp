@@ -33,6 +33,10 @@ MqttClient::MqttClient(const config::ConnectionSpec& spec, uint32_t index, const
                                 static_cast<unsigned>((spec_.reconnect_max_ms + 999) / 1000), true);
   // Keep publishing fast: many QoS 1 messages may be in flight at once.
   mosquitto_max_inflight_messages_set(mosq_, 1000);
+  // Small packets (PUBACKs, outputs) leave at once rather than waiting for Nagle's
+  // algorithm to coalesce them with the next ones: an emitted output would otherwise wait
+  // up to a delayed-ACK period (40 ms on Linux) behind an unacknowledged one.
+  mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
 }
 
 MqttClient::~MqttClient() {
@@ -172,6 +176,12 @@ void MqttClient::on_connect(struct mosquitto* mosq, void* self_ptr, int rc) {
     return;
   }
   self->connects_.fetch_add(1);
+  // While connected, libmosquitto's log is only per-packet debug lines, and with a log
+  // callback set it formats each of them (malloc + vsnprintf, several per message) before
+  // the callback can ignore it: that was the largest user-space cost of the MQTT path.
+  // Problems while connected end in on_disconnect, which turns the log back on for the
+  // reconnect (where TLS and connection errors are only told through the log).
+  mosquitto_log_callback_set(mosq, nullptr);
   {
     std::lock_guard lock(self->report_mu_);
     self->last_problem_.clear();  // the next problem is a change again
@@ -189,10 +199,11 @@ void MqttClient::on_connect(struct mosquitto* mosq, void* self_ptr, int rc) {
                self->subscriptions_.size());
 }
 
-void MqttClient::on_disconnect(struct mosquitto*, void* self_ptr, int rc) {
+void MqttClient::on_disconnect(struct mosquitto* mosq, void* self_ptr, int rc) {
   auto* self = static_cast<MqttClient*>(self_ptr);
   bool was = self->connected_.exchange(false);
   self->disconnects_.fetch_add(1);
+  mosquitto_log_callback_set(mosq, &MqttClient::on_log);
   if (rc == 0) return;  // we asked for it
   if (was) {
     self->report("lost connection to " + self->spec_.host + ":" + std::to_string(self->spec_.port) +

@@ -56,6 +56,35 @@ TEST(Value, JsonTextEscapesAndNumbers) {
             R"({"s":"q\"\\\n\u0001","d":0.1,"i":-9007199254740993,"nan":null,"big":1e+300,"n":null})");
 }
 
+TEST(Value, JsonStringsEscapeOnlyWhatMustBeEscaped) {
+  std::string out;
+  append_json_string(out, "");
+  EXPECT_EQ(out, R"("")");
+  out.clear();
+  // Escapes at the start, in the middle and at the end, between runs of plain text;
+  // UTF-8 and DEL pass through unchanged.
+  append_json_string(out, std::string("\"ab\\cd\x1f" "\xc3\xa9\x7f" "ef\n", 13));
+  EXPECT_EQ(out, "\"\\\"ab\\\\cd\\u001f\xc3\xa9\x7f" "ef\\n\"");
+  out.clear();
+  append_json_string(out, std::string("x\0y", 3));
+  EXPECT_EQ(out, R"("x\u0000y")");
+}
+
+TEST(Value, FindMatchesWholeKeysOnly) {
+  Value v = Value::object();
+  v.set("temp", 1);
+  v.set("tempF", 2);
+  v.set("", 3);
+  v.set("t", 4);
+  ASSERT_NE(v.find("tempF"), nullptr);
+  EXPECT_EQ(v.find("tempF")->as_int(), 2);
+  EXPECT_EQ(v.find("temp")->as_int(), 1);
+  EXPECT_EQ(v.find("")->as_int(), 3);
+  EXPECT_EQ(v.find("t")->as_int(), 4);
+  EXPECT_EQ(v.find("tem"), nullptr);
+  EXPECT_EQ(v.find("tempC"), nullptr);
+}
+
 TEST(Value, CompareFollowsMongoTypeOrder) {
   const std::vector<Value> ascending = {Value(), Value(-1.5), Value(int64_t{2}), Value("a"),
                                         Value("b"), Value::object(), Value::array(),
