@@ -31,6 +31,11 @@ class StageContext {
   virtual void reject(std::string_view reason, std::string_view detail) = 0;
   // Processing time now, as the engine's clock says.
   virtual TimeMs now() const = 0;
+  // True while the outputs of this pipeline back up (its sink does not accept more just
+  // now). A stage that emits in bulk, such as a window closing thousands of groups, holds
+  // the rest back and continues on a later tick, so they wait as compact state rather than
+  // as formatted messages.
+  virtual bool congested() const { return false; }
 };
 
 class Operator {

@@ -74,6 +74,12 @@ void OutputRouter::drain(TimeMs now) {
   }
 }
 
+bool OutputRouter::congested(uint32_t connection) const noexcept {
+  if (connection >= slots_.size() || slots_[connection].sink == nullptr) return false;
+  const Slot& slot = slots_[connection];
+  return !slot.parked.empty() || !slot.sink->ready();
+}
+
 size_t OutputRouter::backlog() const noexcept {
   size_t n = 0;
   for (const auto& s : slots_) n += s.parked.size();

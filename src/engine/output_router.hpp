@@ -31,6 +31,9 @@ class OutputRouter {
   // Tries to send every parked message once more, ignoring back-off.
   void drain(TimeMs now);
 
+  // True when a message sent to this connection now would be parked: messages are
+  // already parked, or the sink is not ready.
+  bool congested(uint32_t connection) const noexcept;
   size_t backlog() const noexcept;
   SinkCounters counters() const noexcept;
 

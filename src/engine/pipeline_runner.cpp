@@ -18,6 +18,7 @@ class PipelineRunner::Context final : public StageContext {
     detail_ = detail;
   }
   TimeMs now() const override { return runner_.clock_.now(); }
+  bool congested() const override { return runner_.router_.congested(runner_.emit_connection_); }
   std::string reason_;
   std::string detail_;
 

@@ -7,6 +7,11 @@ namespace weir::pipeline {
 
 namespace {
 
+// Results of closed windows held back while the output is congested: past this many
+// groups they are emitted anyway and the output router's backlog limit (drop-oldest,
+// counted) applies, so a sink that stays down cannot make closed windows pile up.
+constexpr size_t kMaxHeldGroups = 100000;
+
 constexpr OptionSpec kOptions[] = {
     {"interval", OptionType::kDuration, true, "", "window length, e.g. {\"size\": 10, \"unit\": \"second\"}"},
     {"offset", OptionType::kDuration, false, "0", "shift of the window grid from the epoch (e.g. local midnight)"},
@@ -92,6 +97,7 @@ StageResult TumblingWindow::process(Record& record, StageContext& ctx) {
 }
 
 void TumblingWindow::on_tick(StageContext& ctx) {
+  if (!state_.closing.empty()) emit_closed(ctx, false);
   if (options_.idle_timeout <= 0 || state_.open.empty()) return;
   if (ctx.now() - state_.last_input >= options_.idle_timeout) {
     close_until(state_.open.rbegin()->first + options_.size, ctx);
@@ -102,6 +108,7 @@ void TumblingWindow::on_tick(StageContext& ctx) {
 
 void TumblingWindow::flush(StageContext& ctx) {
   if (!state_.open.empty()) close_until(state_.open.rbegin()->first + options_.size, ctx);
+  emit_closed(ctx, true);
 }
 
 void TumblingWindow::close_until(TimeMs bound, StageContext& ctx) {
@@ -109,41 +116,54 @@ void TumblingWindow::close_until(TimeMs bound, StageContext& ctx) {
   while (!state_.open.empty()) {
     auto it = state_.open.begin();
     if (it->first + options_.size > bound) break;
-    TumblingWindowState::Window window = std::move(it->second);
-    TimeMs start = it->first;
+    auto& c = state_.closing.emplace_back();
+    c.start = it->first;
+    c.window = std::move(it->second);
     state_.open.erase(it);
-    emit_window(start, window, ctx);
+    // Groups in _id order, so the same input always gives the same output order.
+    c.order.reserve(c.window.groups.size());
+    for (auto g = c.window.groups.begin(); g != c.window.groups.end(); ++g) c.order.push_back(g);
+    std::sort(c.order.begin(), c.order.end(),
+              [](const auto& a, const auto& b) { return compare(a->second.id, b->second.id) < 0; });
+    state_.closing_groups += c.order.size();
+  }
+  emit_closed(ctx, false);
+}
+
+void TumblingWindow::emit_closed(StageContext& ctx, bool force) {
+  while (!state_.closing.empty()) {
+    auto& c = state_.closing.front();
+    while (c.next < c.order.size()) {
+      if (!force && state_.closing_groups <= kMaxHeldGroups && ctx.congested()) return;
+      auto it = c.order[c.next++];
+      --state_.closing_groups;
+      emit_group(c.start, it->second, ctx);
+      c.window.groups.erase(it);
+    }
+    state_.closing.pop_front();
   }
 }
 
-void TumblingWindow::emit_window(TimeMs start, TumblingWindowState::Window& window,
-                                 StageContext& ctx) {
-  // Groups in _id order, so the same input always gives the same output order.
-  std::vector<TumblingWindowState::Group*> groups;
-  groups.reserve(window.groups.size());
-  for (auto& [key, g] : window.groups) groups.push_back(&g);
-  std::sort(groups.begin(), groups.end(),
-            [](const auto* a, const auto* b) { return compare(a->id, b->id) < 0; });
+void TumblingWindow::emit_group(TimeMs start, TumblingWindowState::Group& g, StageContext& ctx) {
   const TimeMs end = start + options_.size;
-  Value meta = Value::object();
+  const auto& accs = group_.accumulators();
+  Record out;
+  out.doc = Value::object();
+  out.doc.reserve(accs.size() + 2);
+  out.doc.set("_id", std::move(g.id));
+  for (size_t i = 0; i < accs.size(); ++i) {
+    out.doc.set(accs[i].output(), accs[i].result(g.accumulators[i]));
+  }
   Value bounds = Value::object();
+  bounds.reserve(2);
   bounds.set("start", Value(format_iso8601(start)));
   bounds.set("end", Value(format_iso8601(end)));
+  Value meta = Value::object();
   meta.set("window", std::move(bounds));
-  const auto& accs = group_.accumulators();
-  for (auto* g : groups) {
-    Record out;
-    out.doc = Value::object();
-    out.doc.reserve(accs.size() + 2);
-    out.doc.set("_id", std::move(g->id));
-    for (size_t i = 0; i < accs.size(); ++i) {
-      out.doc.set(accs[i].output(), accs[i].result(g->accumulators[i]));
-    }
-    out.doc.set("_stream_meta", meta);
-    out.event_time = end - 1;
-    out.processing_time = ctx.now();
-    ctx.forward(std::move(out));
-  }
+  out.doc.set("_stream_meta", std::move(meta));
+  out.event_time = end - 1;
+  out.processing_time = ctx.now();
+  ctx.forward(std::move(out));
 }
 
 }  // namespace weir::pipeline

@@ -1,6 +1,7 @@
 // $tumblingWindow: fixed, non-overlapping event-time windows with a $group inside.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -26,10 +27,21 @@ struct TumblingWindowState {
     Value id;
     std::vector<AccumulatorState> accumulators;
   };
+  using Groups = std::unordered_map<std::string, Group>;  // keyed by the JSON text of _id
   struct Window {
-    std::unordered_map<std::string, Group> groups;  // keyed by the JSON text of _id
+    Groups groups;
+  };
+  // A closed window whose results are being emitted, in _id order, as the sink accepts
+  // them; each group is erased once emitted.
+  struct Closing {
+    TimeMs start = 0;
+    Window window;
+    std::vector<Groups::iterator> order;
+    size_t next = 0;
   };
   std::map<TimeMs, Window> open;  // by window start
+  std::deque<Closing> closing;    // oldest first
+  size_t closing_groups = 0;      // groups in `closing` not emitted yet
   TimeMs max_event_time = kMinTime;
   TimeMs watermark = kMinTime;
   TimeMs closed_until = kMinTime;  // every window ending at or before this is closed
@@ -49,7 +61,11 @@ class TumblingWindow final : public Operator {
 
  private:
   void close_until(TimeMs bound, StageContext& ctx);
-  void emit_window(TimeMs start, TumblingWindowState::Window& window, StageContext& ctx);
+  // Emits the results of closed windows while the pipeline's output is not congested (all
+  // of them when `force`, or when more than kMaxHeldGroups wait: then the output router's
+  // own backlog limit applies).
+  void emit_closed(StageContext& ctx, bool force);
+  void emit_group(TimeMs start, TumblingWindowState::Group& g, StageContext& ctx);
 
   const TumblingWindowOptions options_;
   const GroupSpec group_;

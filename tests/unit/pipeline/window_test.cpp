@@ -18,7 +18,9 @@ class Capture final : public StageContext {
     rejected.emplace_back(reason, detail);
   }
   TimeMs now() const override { return clock; }
+  bool congested() const override { return congested_after >= 0 && out.size() >= static_cast<size_t>(congested_after); }
   std::vector<Record> out;
+  int congested_after = -1;  // >= 0: the output is congested once this many records came out
   std::vector<std::pair<std::string, std::string>> rejected;
   TimeMs clock = 0;
 };
@@ -158,6 +160,43 @@ TEST(Accumulators, MongoSemanticsForTypes) {
   EXPECT_TRUE(b.find("min")->is_null());
 }
 
+TEST(Accumulators, HeldValuesOfEveryTypeAndTheirCopies) {
+  const json group = {{"_id", "$device"}, {"min", {{"$min", "$v"}}}, {"max", {{"$max", "$v"}}},
+                      {"first", {{"$first", "$v"}}}, {"last", {{"$last", "$v"}}}};
+  auto op = make(spec(1000, 0, 0, group));
+  Capture ctx;
+  Value doc = Value::object();
+  doc.set("k", "deep");
+  // Strings and documents live on the heap, numbers and booleans inline; each replaces
+  // the other in the same state.
+  push(*op, ctx, "a", 10, Value("m"));
+  push(*op, ctx, "a", 5, Value(int64_t{7}));   // earliest: becomes $first
+  push(*op, ctx, "a", 20, Value(true));        // booleans sort above documents: $max
+  push(*op, ctx, "a", 30, Value(2.5));         // smallest: $min
+  push(*op, ctx, "a", 40, doc);                // latest: $last
+  push(*op, ctx, "b", 1, Value("only"));
+  push(*op, ctx, "b", 2, Value("zz"));
+  // A copy of the whole operator state holds its own heap values.
+  const auto* w = dynamic_cast<TumblingWindow*>(op.get());
+  ASSERT_NE(w, nullptr);
+  TumblingWindowState copy = w->state();
+  op->flush(ctx);
+  ASSERT_EQ(ctx.out.size(), 2u);
+  const Value& a = ctx.out[0].doc;
+  EXPECT_EQ(a.find("min")->to_json(), "2.5");
+  EXPECT_EQ(a.find("max")->to_json(), "true");
+  EXPECT_EQ(a.find("first")->to_json(), "7");
+  EXPECT_EQ(a.find("last")->to_json(), R"({"k":"deep"})");
+  const Value& b = ctx.out[1].doc;
+  EXPECT_EQ(b.find("min")->as_string(), "only");
+  EXPECT_EQ(b.find("max")->as_string(), "zz");
+  EXPECT_EQ(b.find("last")->as_string(), "zz");
+  ASSERT_EQ(copy.open.size(), 1u);
+  const auto& groups = copy.open.begin()->second.groups;
+  ASSERT_EQ(groups.count("\"b\""), 1u);
+  EXPECT_EQ(groups.at("\"b\"").accumulators[1].value().as_string(), "zz");
+}
+
 TEST(Accumulators, CompensatedSumStaysExact) {
   auto op = make(spec(1000000, 0, 0, {{"_id", nullptr}, {"sum", {{"$sum", "$v"}}}}));
   Capture ctx;
@@ -200,6 +239,39 @@ TEST(TumblingWindow, InvalidConfigsNameThePath) {
       EXPECT_EQ(e.path(), path) << e.what();
     }
   }
+}
+
+// While the output is congested a closed window's groups wait as state and come out, still
+// in _id order and none twice, on later ticks; the closed window stays closed meanwhile.
+TEST(TumblingWindow, ClosedWindowWaitsWhileOutputIsCongested) {
+  auto op = make(spec(1000, 0, 0, kAll));
+  Capture ctx;
+  for (const char* d : {"e", "b", "d", "a", "c"}) push(*op, ctx, d, 500, Value(int64_t{1}));
+  push(*op, ctx, "a", 1500, Value(int64_t{2}));  // closes [0, 1000) with 5 groups
+  ASSERT_EQ(ctx.out.size(), 5u);  // never congested: all at once
+  ctx.out.clear();
+
+  for (const char* d : {"e", "b", "d", "a", "c"}) push(*op, ctx, d, 1600, Value(int64_t{1}));
+  ctx.congested_after = 2;  // the sink takes two, then backs up
+  push(*op, ctx, "a", 2000, Value(int64_t{3}));  // closes [1000, 2000)
+  ASSERT_EQ(ctx.out.size(), 2u);
+  const auto* w = dynamic_cast<TumblingWindow*>(op.get());
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->state().closing_groups, 3u);
+  // A reading for the window being emitted is late, as for any closed window.
+  EXPECT_EQ(push(*op, ctx, "z", 1700, Value(int64_t{1})), StageResult::kDeadLetter);
+  op->on_tick(ctx);  // still congested: nothing more
+  EXPECT_EQ(ctx.out.size(), 2u);
+  ctx.congested_after = -1;
+  op->on_tick(ctx);
+  ASSERT_EQ(ctx.out.size(), 5u);
+  EXPECT_EQ(w->state().closing_groups, 0u);
+  EXPECT_TRUE(w->state().closing.empty());
+  std::string ids;
+  for (const auto& r : ctx.out) ids += r.doc.find("_id")->as_string();
+  EXPECT_EQ(ids, "abcde");
+  // a: 1500 and 1600 (2000 opened the next window); the others: 1600.
+  for (const auto& r : ctx.out) EXPECT_EQ(r.doc.find("n")->as_int(), r.doc.find("_id")->as_string() == "a" ? 2 : 1);
 }
 
 }  // namespace
