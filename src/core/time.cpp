@@ -50,6 +50,28 @@ void append_iso8601(std::string& out, TimeMs t) {
   int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
+  if (y >= 0 && y <= 9999) {
+    // The common case, without snprintf (dead letters and every window result format
+    // timestamps): "YYYY-MM-DDTHH:MM:SS.mmmZ".
+    const auto ms = static_cast<unsigned>(ms_of_day);
+    const unsigned fields[] = {static_cast<unsigned>(y), m, d, ms / 3600000, ms / 60000 % 60,
+                               ms / 1000 % 60, ms % 1000};
+    constexpr int kWidth[] = {4, 2, 2, 2, 2, 2, 3};
+    constexpr char kAfter[] = {'-', '-', 'T', ':', ':', '.', 'Z'};
+    char buf[24];
+    char* p = buf;
+    for (int i = 0; i < 7; ++i) {
+      unsigned v = fields[i];
+      for (int k = kWidth[i] - 1; k >= 0; --k) {
+        p[k] = static_cast<char>('0' + v % 10);
+        v /= 10;
+      }
+      p += kWidth[i];
+      *p++ = kAfter[i];
+    }
+    out.append(buf, static_cast<size_t>(p - buf));
+    return;
+  }
   char buf[40];
   int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
                         static_cast<long long>(y), m, d,

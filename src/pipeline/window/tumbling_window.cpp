@@ -118,6 +118,12 @@ void TumblingWindow::close_until(TimeMs bound, StageContext& ctx) {
     if (it->first + options_.size > bound) break;
     auto& c = state_.closing.emplace_back();
     c.start = it->first;
+    Value bounds = Value::object();
+    bounds.reserve(2);
+    bounds.set("start", Value(format_iso8601(c.start)));
+    bounds.set("end", Value(format_iso8601(c.start + options_.size)));
+    c.meta = Value::object();
+    c.meta.set("window", std::move(bounds));
     c.window = std::move(it->second);
     state_.open.erase(it);
     // Groups in _id order, so the same input always gives the same output order.
@@ -137,15 +143,15 @@ void TumblingWindow::emit_closed(StageContext& ctx, bool force) {
       if (!force && state_.closing_groups <= kMaxHeldGroups && ctx.congested()) return;
       auto it = c.order[c.next++];
       --state_.closing_groups;
-      emit_group(c.start, it->second, ctx);
+      emit_group(c, it->second, ctx);
       c.window.groups.erase(it);
     }
     state_.closing.pop_front();
   }
 }
 
-void TumblingWindow::emit_group(TimeMs start, TumblingWindowState::Group& g, StageContext& ctx) {
-  const TimeMs end = start + options_.size;
+void TumblingWindow::emit_group(const TumblingWindowState::Closing& c,
+                                TumblingWindowState::Group& g, StageContext& ctx) {
   const auto& accs = group_.accumulators();
   Record out;
   out.doc = Value::object();
@@ -154,14 +160,8 @@ void TumblingWindow::emit_group(TimeMs start, TumblingWindowState::Group& g, Sta
   for (size_t i = 0; i < accs.size(); ++i) {
     out.doc.set(accs[i].output(), accs[i].result(g.accumulators[i]));
   }
-  Value bounds = Value::object();
-  bounds.reserve(2);
-  bounds.set("start", Value(format_iso8601(start)));
-  bounds.set("end", Value(format_iso8601(end)));
-  Value meta = Value::object();
-  meta.set("window", std::move(bounds));
-  out.doc.set("_stream_meta", std::move(meta));
-  out.event_time = end - 1;
+  out.doc.set("_stream_meta", c.meta);
+  out.event_time = c.start + options_.size - 1;
   out.processing_time = ctx.now();
   ctx.forward(std::move(out));
 }

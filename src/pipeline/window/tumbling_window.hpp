@@ -35,6 +35,7 @@ struct TumblingWindowState {
   // them; each group is erased once emitted.
   struct Closing {
     TimeMs start = 0;
+    Value meta;  // {"window": {"start": ..., "end": ...}}, formatted once per window
     Window window;
     std::vector<Groups::iterator> order;
     size_t next = 0;
@@ -65,7 +66,8 @@ class TumblingWindow final : public Operator {
   // of them when `force`, or when more than kMaxHeldGroups wait: then the output router's
   // own backlog limit applies).
   void emit_closed(StageContext& ctx, bool force);
-  void emit_group(TimeMs start, TumblingWindowState::Group& g, StageContext& ctx);
+  void emit_group(const TumblingWindowState::Closing& c, TumblingWindowState::Group& g,
+                  StageContext& ctx);
 
   const TumblingWindowOptions options_;
   const GroupSpec group_;
