@@ -1,7 +1,7 @@
 #include "pipeline/window/accumulator.hpp"
 
 #include <cmath>
-#include <cstring>
+#include <new>
 
 namespace weir::pipeline {
 
@@ -18,8 +18,67 @@ constexpr KindName kKinds[] = {
     {"$last", AccumulatorKind::kLast},
 };
 
-void add_number(AccumulatorState& s, const Value& v) {
-  auto& n = s.numeric();
+// $sum and $avg.
+struct NumericState {
+  int64_t count;    // numeric values taken
+  int64_t int_sum;  // exact sum while every value is an integer
+  double sum;       // Neumaier-compensated sum of all numeric values
+  double compensation;
+  bool all_int;     // every value so far an integer, and int_sum did not overflow
+};
+
+// $min, $max, $first, $last: the value held, with the event time it came with.
+struct HeldState {
+  enum Kind : uint8_t { kNone, kNull, kBool, kInt, kDouble, kHeap };
+  TimeMs time;
+  union {
+    int64_t i;
+    double d;
+    Value* heap;
+  };
+  Kind kind;
+
+  void hold(const Value& v, TimeMs t) {
+    if (v.is_int() || v.is_double() || v.is_bool() || v.is_null()) {
+      if (kind == kHeap) delete heap;
+      if (v.is_int()) {
+        i = v.as_int();
+        kind = kInt;
+      } else if (v.is_double()) {
+        d = v.as_double();
+        kind = kDouble;
+      } else if (v.is_bool()) {
+        i = v.as_bool() ? 1 : 0;
+        kind = kBool;
+      } else {
+        kind = kNull;
+      }
+    } else if (kind == kHeap) {
+      *heap = v;
+    } else {
+      heap = new Value(v);
+      kind = kHeap;
+    }
+    time = t;
+  }
+
+  Value value() const {
+    switch (kind) {
+      case kNone:
+      case kNull: return Value();
+      case kBool: return Value(i != 0);
+      case kInt: return Value(i);
+      case kDouble: return Value(d);
+      case kHeap: return *heap;
+    }
+    return Value();
+  }
+};
+
+static_assert(sizeof(NumericState) == 40 && sizeof(HeldState) == 24);
+static_assert(alignof(NumericState) <= 8 && alignof(HeldState) <= 8);
+
+void add_number(NumericState& n, const Value& v) {
   double d = v.as_double();
   // Neumaier's compensated summation: stable over long windows.
   double t = n.sum + d;
@@ -29,19 +88,24 @@ void add_number(AccumulatorState& s, const Value& v) {
     n.compensation += (d - t) + n.sum;
   }
   n.sum = t;
-  if (s.all_int()) {
+  if (n.all_int) {
     if (v.is_int()) {
       int64_t r;
       if (__builtin_add_overflow(n.int_sum, v.as_int(), &r)) {
-        s.set_all_int(false);
+        n.all_int = false;
       } else {
         n.int_sum = r;
       }
     } else {
-      s.set_all_int(false);
+      n.all_int = false;
     }
   }
   ++n.count;
+}
+
+bool held_kind(AccumulatorKind k) {
+  return k == AccumulatorKind::kMin || k == AccumulatorKind::kMax || k == AccumulatorKind::kFirst ||
+         k == AccumulatorKind::kLast;
 }
 
 }  // namespace
@@ -63,124 +127,121 @@ Accumulator Accumulator::compile(const std::string& output, const config::Node& 
                             "unknown accumulator \"" + op + "\", expected one of " + list);
 }
 
-void AccumulatorState::release() noexcept {
-  if (kind_ == Held::kHeap) delete held_.heap;
-  kind_ = Held::kNone;
-}
-
-AccumulatorState& AccumulatorState::operator=(const AccumulatorState& o) {
-  if (this == &o) return *this;
-  release();
-  if (o.kind_ == Held::kHeap) {
-    held_.time = o.held_.time;
-    held_.heap = new Value(*o.held_.heap);
-  } else {
-    std::memcpy(&num_, &o.num_, sizeof num_);  // whichever member is in use
-  }
-  kind_ = o.kind_;
-  all_int_ = o.all_int_;
-  return *this;
-}
-
-AccumulatorState& AccumulatorState::operator=(AccumulatorState&& o) noexcept {
-  if (this == &o) return *this;
-  release();
-  std::memcpy(&num_, &o.num_, sizeof num_);  // whichever member; a heap pointer changes owner
-  kind_ = o.kind_;
-  all_int_ = o.all_int_;
-  o.kind_ = Held::kNone;
-  return *this;
-}
-
-void AccumulatorState::hold(const Value& v, TimeMs t) {
-  if (v.is_int() || v.is_double() || v.is_bool() || v.is_null()) {
-    release();
-    if (v.is_int()) {
-      held_.i = v.as_int();
-      kind_ = Held::kInt;
-    } else if (v.is_double()) {
-      held_.d = v.as_double();
-      kind_ = Held::kDouble;
-    } else if (v.is_bool()) {
-      held_.i = v.as_bool() ? 1 : 0;
-      kind_ = Held::kBool;
-    } else {
-      kind_ = Held::kNull;
-    }
-  } else if (kind_ == Held::kHeap) {
-    *held_.heap = v;
-  } else {
-    held_.heap = new Value(v);
-    kind_ = Held::kHeap;
-  }
-  held_.time = t;
-}
-
-Value AccumulatorState::value() const {
+size_t Accumulator::state_size() const noexcept {
   switch (kind_) {
-    case Held::kNone:
-    case Held::kNull: return Value();
-    case Held::kBool: return Value(held_.i != 0);
-    case Held::kInt: return Value(held_.i);
-    case Held::kDouble: return Value(held_.d);
-    case Held::kHeap: return *held_.heap;
+    case AccumulatorKind::kCount: return sizeof(int64_t);
+    case AccumulatorKind::kSum:
+    case AccumulatorKind::kAvg: return sizeof(NumericState);
+    default: return sizeof(HeldState);
   }
-  return Value();
 }
 
-void Accumulator::add(AccumulatorState& s, const Value& doc, TimeMs t) const {
+// The states are plain bytes of the group's block; each kind's struct is created in place
+// (placement new) and, for the held kinds, destroyed by releasing its heap value.
+void Accumulator::init(std::byte* state) const noexcept {
+  switch (kind_) {
+    case AccumulatorKind::kCount: new (state) int64_t{0}; break;
+    case AccumulatorKind::kSum:
+    case AccumulatorKind::kAvg: new (state) NumericState{0, 0, 0.0, 0.0, true}; break;
+    default: {
+      auto* h = new (state) HeldState;
+      h->time = 0;
+      h->i = 0;
+      h->kind = HeldState::kNone;
+    }
+  }
+}
+
+void Accumulator::destroy(std::byte* state) const noexcept {
+  if (!held_kind(kind_)) return;
+  auto* h = std::launder(reinterpret_cast<HeldState*>(state));
+  if (h->kind == HeldState::kHeap) delete h->heap;
+  h->kind = HeldState::kNone;
+}
+
+void Accumulator::add(std::byte* state, const Value& doc, TimeMs t) const {
   if (kind_ == AccumulatorKind::kCount) {
-    ++s.numeric().count;
+    ++*std::launder(reinterpret_cast<int64_t*>(state));
     return;
   }
   Value scratch;
   const Value& v = input_->eval(doc, scratch);
+  if (kind_ == AccumulatorKind::kSum || kind_ == AccumulatorKind::kAvg) {
+    if (v.is_number()) add_number(*std::launder(reinterpret_cast<NumericState*>(state)), v);
+    return;
+  }
+  auto& h = *std::launder(reinterpret_cast<HeldState*>(state));
   switch (kind_) {
-    case AccumulatorKind::kSum:
-    case AccumulatorKind::kAvg:
-      if (v.is_number()) add_number(s, v);
-      break;
     case AccumulatorKind::kMin:
     case AccumulatorKind::kMax:
       if (v.is_null()) break;  // null and missing are ignored, as in MongoDB
-      if (!s.has_value()) {
-        s.hold(v, t);
+      if (h.kind == HeldState::kNone) {
+        h.hold(v, t);
       } else {
-        const Value* heap = s.heap_value();
-        int c = heap != nullptr ? compare(v, *heap) : compare(v, s.value());
-        if (kind_ == AccumulatorKind::kMin ? c < 0 : c > 0) s.hold(v, t);
+        int c = h.kind == HeldState::kHeap ? compare(v, *h.heap) : compare(v, h.value());
+        if (kind_ == AccumulatorKind::kMin ? c < 0 : c > 0) h.hold(v, t);
       }
       break;
     case AccumulatorKind::kFirst:
       // Earliest event time wins; on a tie the earlier arrival stays.
-      if (!s.has_value() || t < s.time()) s.hold(v, t);
+      if (h.kind == HeldState::kNone || t < h.time) h.hold(v, t);
       break;
     case AccumulatorKind::kLast:
       // Latest event time wins; on a tie the later arrival replaces.
-      if (!s.has_value() || t >= s.time()) s.hold(v, t);
+      if (h.kind == HeldState::kNone || t >= h.time) h.hold(v, t);
       break;
-    case AccumulatorKind::kCount: break;
+    default: break;
   }
 }
 
-Value Accumulator::result(const AccumulatorState& s) const {
-  const auto& n = s.numeric();
+Value Accumulator::result(const std::byte* state) const {
   switch (kind_) {
-    case AccumulatorKind::kCount: return Value(n.count);
-    case AccumulatorKind::kSum:
+    case AccumulatorKind::kCount: return Value(*std::launder(reinterpret_cast<const int64_t*>(state)));
+    case AccumulatorKind::kSum: {
+      const auto& n = *std::launder(reinterpret_cast<const NumericState*>(state));
       if (n.count == 0) return Value(int64_t{0});
-      if (s.all_int()) return Value(n.int_sum);
+      if (n.all_int) return Value(n.int_sum);
       return Value(n.sum + n.compensation);
-    case AccumulatorKind::kAvg:
+    }
+    case AccumulatorKind::kAvg: {
+      const auto& n = *std::launder(reinterpret_cast<const NumericState*>(state));
       if (n.count == 0) return Value();
-      if (s.all_int()) return Value(static_cast<double>(n.int_sum) / static_cast<double>(n.count));
+      if (n.all_int) return Value(static_cast<double>(n.int_sum) / static_cast<double>(n.count));
       return Value((n.sum + n.compensation) / static_cast<double>(n.count));
-    case AccumulatorKind::kMin:
-    case AccumulatorKind::kMax:
-    case AccumulatorKind::kFirst:
-    case AccumulatorKind::kLast: return s.value();
+    }
+    default: return std::launder(reinterpret_cast<const HeldState*>(state))->value();
   }
-  return Value();
+}
+
+GroupState::GroupState(const std::vector<Accumulator>& accs, size_t bytes)
+    : accs_(&accs), bytes_(new std::byte[bytes]) {
+  for (const auto& a : accs) a.init(bytes_.get() + a.offset());
+}
+
+GroupState::~GroupState() { destroy(); }
+
+GroupState& GroupState::operator=(GroupState&& o) noexcept {
+  if (this != &o) {
+    destroy();
+    accs_ = o.accs_;
+    bytes_ = std::move(o.bytes_);
+  }
+  return *this;
+}
+
+void GroupState::destroy() noexcept {
+  if (!bytes_) return;
+  for (const auto& a : *accs_) a.destroy(bytes_.get() + a.offset());
+  bytes_.reset();
+}
+
+void GroupState::add(const Value& doc, TimeMs t) {
+  for (const auto& a : *accs_) a.add(bytes_.get() + a.offset(), doc, t);
+}
+
+Value GroupState::result(size_t i) const {
+  const auto& a = (*accs_)[i];
+  return a.result(bytes_.get() + a.offset());
 }
 
 }  // namespace weir::pipeline

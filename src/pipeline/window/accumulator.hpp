@@ -1,9 +1,11 @@
 // $group accumulators: specification (immutable) and per-group state (saved in checkpoints).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/node.hpp"
 #include "pipeline/expr/expression.hpp"
@@ -14,61 +16,6 @@ namespace weir::pipeline {
 
 enum class AccumulatorKind : uint8_t { kCount, kSum, kAvg, kMin, kMax, kFirst, kLast };
 
-// The running state of one accumulator in one group. One 40-byte struct serves every kind,
-// so a group's state is one flat array: a window of 100,000 groups holds 100,000 of these
-// arrays. $count, $sum and $avg use the numeric part; $min, $max, $first and $last the held
-// value, which keeps numbers, booleans and null inline and anything else (strings,
-// documents) in one heap Value.
-class AccumulatorState {
- public:
-  AccumulatorState() noexcept : num_{} {}
-  ~AccumulatorState() { release(); }
-  AccumulatorState(const AccumulatorState& o) : num_{} { *this = o; }
-  AccumulatorState(AccumulatorState&& o) noexcept : num_{} { *this = std::move(o); }
-  AccumulatorState& operator=(const AccumulatorState& o);
-  AccumulatorState& operator=(AccumulatorState&& o) noexcept;
-
-  // $count, $sum, $avg
-  struct Numeric {
-    int64_t count;    // values taken ($count: readings; $sum/$avg: numeric values)
-    int64_t int_sum;  // exact sum while every value is an integer
-    double sum;       // Neumaier-compensated sum of all numeric values
-    double compensation;
-  };
-  Numeric& numeric() noexcept { return num_; }
-  const Numeric& numeric() const noexcept { return num_; }
-  bool all_int() const noexcept { return all_int_; }  // every value an integer, no overflow
-  void set_all_int(bool b) noexcept { all_int_ = b; }
-
-  // $min, $max, $first, $last
-  bool has_value() const noexcept { return kind_ != Held::kNone; }
-  TimeMs time() const noexcept { return held_.time; }  // first/last: event time of the value
-  void hold(const Value& v, TimeMs t);
-  Value value() const;                // null when nothing is held
-  // The held value when it lives on the heap (not a number, boolean or null), else null.
-  const Value* heap_value() const noexcept { return kind_ == Held::kHeap ? held_.heap : nullptr; }
-
- private:
-  enum class Held : uint8_t { kNone, kNull, kBool, kInt, kDouble, kHeap };
-  struct HeldValue {
-    TimeMs time;
-    union {
-      int64_t i;
-      double d;
-      Value* heap;
-    };
-  };
-  void release() noexcept;
-
-  union {
-    Numeric num_;
-    HeldValue held_;
-  };
-  Held kind_ = Held::kNone;
-  bool all_int_ = true;
-};
-static_assert(sizeof(AccumulatorState) <= 40);
-
 class Accumulator {
  public:
   // Compiles {"$sum": expr} etc. Throws ConfigError naming the node's path.
@@ -77,10 +24,19 @@ class Accumulator {
   const std::string& output() const noexcept { return output_; }
   AccumulatorKind kind() const noexcept { return kind_; }
 
+  // The state of one group: state_size() bytes at offset() of the group's state block
+  // (GroupState), sized for the kind: $count 8 bytes, $sum and $avg 40, $min, $max, $first
+  // and $last 24 (numbers, booleans and null inline; strings and documents in one heap
+  // Value).
+  size_t state_size() const noexcept;
+  size_t offset() const noexcept { return offset_; }
+  void set_offset(size_t offset) noexcept { offset_ = offset; }
+  void init(std::byte* state) const noexcept;
+  void destroy(std::byte* state) const noexcept;
   // Adds one reading (doc at event time t, arriving after everything already added).
-  void add(AccumulatorState& state, const Value& doc, TimeMs t) const;
+  void add(std::byte* state, const Value& doc, TimeMs t) const;
   // The result as MongoDB would give it.
-  Value result(const AccumulatorState& state) const;
+  Value result(const std::byte* state) const;
 
  private:
   Accumulator(std::string output, AccumulatorKind kind, std::unique_ptr<Expression> input)
@@ -88,6 +44,30 @@ class Accumulator {
   std::string output_;
   AccumulatorKind kind_;
   std::shared_ptr<const Expression> input_;  // null for $count
+  size_t offset_ = 0;
+};
+
+// The running state of every accumulator of a $group for one group, in one allocation:
+// with the README's six accumulators 160 bytes. Windows hold one per group and key, so
+// 100,000 devices in a window cost 100,000 of these.
+class GroupState {
+ public:
+  GroupState() = default;
+  // `accs` must outlive the state (the $group's own list) and have its offsets set.
+  GroupState(const std::vector<Accumulator>& accs, size_t bytes);
+  ~GroupState();
+  GroupState(GroupState&& o) noexcept : accs_(o.accs_), bytes_(std::move(o.bytes_)) {}
+  GroupState& operator=(GroupState&& o) noexcept;
+  GroupState(const GroupState&) = delete;
+  GroupState& operator=(const GroupState&) = delete;
+
+  void add(const Value& doc, TimeMs t);
+  Value result(size_t i) const;
+
+ private:
+  void destroy() noexcept;
+  const std::vector<Accumulator>* accs_ = nullptr;
+  std::unique_ptr<std::byte[]> bytes_;
 };
 
 }  // namespace weir::pipeline

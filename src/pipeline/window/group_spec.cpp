@@ -27,6 +27,8 @@ GroupSpec GroupSpec::compile(const config::Node& node) {
     }
     if (it.key() == "_stream_meta") acc.fail("an output name other than the reserved \"_stream_meta\"");
     g.accumulators_.push_back(Accumulator::compile(it.key(), acc));
+    g.accumulators_.back().set_offset(g.state_bytes_);
+    g.state_bytes_ += g.accumulators_.back().state_size();
   }
   return g;
 }

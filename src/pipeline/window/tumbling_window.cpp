@@ -79,11 +79,9 @@ StageResult TumblingWindow::process(Record& record, StageContext& ctx) {
   auto& window = state_.open[start];
   auto it = window.groups.find(key_buffer_);
   if (it == window.groups.end()) {
-    TumblingWindowState::Group g{id, std::vector<AccumulatorState>(group_.accumulators().size())};
-    it = window.groups.emplace(key_buffer_, std::move(g)).first;
+    it = window.groups.emplace(key_buffer_, TumblingWindowState::Group{id, group_.new_state()}).first;
   }
-  auto& accs = it->second.accumulators;
-  for (size_t i = 0; i < accs.size(); ++i) group_.accumulators()[i].add(accs[i], record.doc, t);
+  it->second.accumulators.add(record.doc, t);
 
   if (t > state_.max_event_time) {
     state_.max_event_time = t;
@@ -158,7 +156,7 @@ void TumblingWindow::emit_group(const TumblingWindowState::Closing& c,
   out.doc.reserve(accs.size() + 2);
   out.doc.set("_id", std::move(g.id));
   for (size_t i = 0; i < accs.size(); ++i) {
-    out.doc.set(accs[i].output(), accs[i].result(g.accumulators[i]));
+    out.doc.set(accs[i].output(), g.accumulators.result(i));
   }
   out.doc.set("_stream_meta", c.meta);
   out.event_time = c.start + options_.size - 1;

@@ -25,7 +25,7 @@ struct TumblingWindowOptions {
 struct TumblingWindowState {
   struct Group {
     Value id;
-    std::vector<AccumulatorState> accumulators;
+    GroupState accumulators;
   };
   using Groups = std::unordered_map<std::string, Group>;  // keyed by the JSON text of _id
   struct Window {

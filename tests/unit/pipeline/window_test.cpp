@@ -160,7 +160,7 @@ TEST(Accumulators, MongoSemanticsForTypes) {
   EXPECT_TRUE(b.find("min")->is_null());
 }
 
-TEST(Accumulators, HeldValuesOfEveryTypeAndTheirCopies) {
+TEST(Accumulators, HeldValuesOfEveryType) {
   const json group = {{"_id", "$device"}, {"min", {{"$min", "$v"}}}, {"max", {{"$max", "$v"}}},
                       {"first", {{"$first", "$v"}}}, {"last", {{"$last", "$v"}}}};
   auto op = make(spec(1000, 0, 0, group));
@@ -176,10 +176,13 @@ TEST(Accumulators, HeldValuesOfEveryTypeAndTheirCopies) {
   push(*op, ctx, "a", 40, doc);                // latest: $last
   push(*op, ctx, "b", 1, Value("only"));
   push(*op, ctx, "b", 2, Value("zz"));
-  // A copy of the whole operator state holds its own heap values.
   const auto* w = dynamic_cast<TumblingWindow*>(op.get());
   ASSERT_NE(w, nullptr);
-  TumblingWindowState copy = w->state();
+  ASSERT_EQ(w->state().open.size(), 1u);
+  const auto& groups = w->state().open.begin()->second.groups;
+  ASSERT_EQ(groups.count("\"b\""), 1u);
+  EXPECT_EQ(groups.at("\"b\"").accumulators.result(1).as_string(), "zz");  // $max
+  EXPECT_EQ(groups.at("\"b\"").accumulators.result(2).as_string(), "only");  // $first
   op->flush(ctx);
   ASSERT_EQ(ctx.out.size(), 2u);
   const Value& a = ctx.out[0].doc;
@@ -191,10 +194,6 @@ TEST(Accumulators, HeldValuesOfEveryTypeAndTheirCopies) {
   EXPECT_EQ(b.find("min")->as_string(), "only");
   EXPECT_EQ(b.find("max")->as_string(), "zz");
   EXPECT_EQ(b.find("last")->as_string(), "zz");
-  ASSERT_EQ(copy.open.size(), 1u);
-  const auto& groups = copy.open.begin()->second.groups;
-  ASSERT_EQ(groups.count("\"b\""), 1u);
-  EXPECT_EQ(groups.at("\"b\"").accumulators[1].value().as_string(), "zz");
 }
 
 TEST(Accumulators, CompensatedSumStaysExact) {
