@@ -311,8 +311,13 @@ def part_latency(a, work, results):
                     sub = Subscriber(a.build, work, broker.port, "out/#", qos, latency=True, idle_ms=5000)
                     w = Weir(a.build, work, "passthrough.json", broker.port,
                              patch=lambda c: c["pipelines"][0]["pipeline"][-1]["$emit"].__setitem__("qos", qos))
+                b0 = proc_cpu_s(broker.proc.pid)
+                w0 = w.cpu_s() if w else 0.0
                 sim = run_sim(a.build, broker.port, devices=a.devices, rate=per_device, qos=qos,
                               duration=a.latency_seconds, stamp=True, client_id="sim-latency")
+                span = sim["end"] - sim["start"]
+                broker_cpu = 100.0 * (proc_cpu_s(broker.proc.pid) - b0) / span
+                weir_cpu = 100.0 * (w.cpu_s() - w0) / span if w else None
                 r = sub.result()
                 mem = w.mem_kb() if w else None
                 if w:
@@ -320,7 +325,8 @@ def part_latency(a, work, results):
                 lat = r["latencyUs"]
                 row = {"qos": qos, "fraction": fraction, "path": path, "rate": sim["rate"], "received": r["received"], "sent": sim["sent"],
                        "p50_ms": lat["p50"] / 1000, "p99_ms": lat["p99"] / 1000, "p999_ms": lat["p999"] / 1000,
-                       "max_ms": lat["max"] / 1000, "peak_rss_kb": mem["VmHWM"] if mem else None}
+                       "max_ms": lat["max"] / 1000, "peak_rss_kb": mem["VmHWM"] if mem else None,
+                       "broker_cpu_pct": broker_cpu, "weir_cpu_pct": weir_cpu}
                 log(f"  sent {sim['sent']} at {sim['rate']:.0f}/s, received {r['received']}: p50 {row['p50_ms']:.2f} ms, "
                     f"p99 {row['p99_ms']:.2f} ms, max {row['max_ms']:.2f} ms")
                 rows.append(row)
@@ -439,8 +445,8 @@ def part_soak(a, work, results):
                 samples.append({"t": round(el), "rss_kb": m["VmRSS"], "hwm_kb": m["VmHWM"], "messages": w.messages})
                 if len(samples) % 6 == 0:
                     log(f"  {round(el)} s: RSS {m['VmRSS']} kB, {w.messages} messages")
+        r = agg.result()  # returns 15 s after the last window result: weir's stats are current
         sent_total = w.messages
-        r = agg.result()
         w.close()
     finally:
         broker.close()
@@ -471,11 +477,13 @@ def markdown(a, results):
                      f"{r['cpu_pct']:.0f}% | {r['peak_rss_kb'] / 1024:.1f} MiB | {100 * r['ratio']:.1f}% |")
     if "latency" in results:
         L.append("")
-        L.append("| QoS | load | path | rate (msg/s) | sent | received | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) |")
-        L.append("|---|---|---|---|---|---|---|---|---|---|")
+        L.append("| QoS | load | path | rate (msg/s) | sent | received | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) "
+                 "| broker CPU | weir CPU |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in results["latency"]:
+            weir_cpu = f"{r['weir_cpu_pct']:.0f}%" if r.get("weir_cpu_pct") is not None else ""
             L.append(f"| {r['qos']} | {r['fraction']:.2f} × ceiling | {r['path']} | {r['rate']:,.0f} | {r['sent']:,} | {r['received']:,} | {r['p50_ms']:.2f} | "
-                     f"{r['p99_ms']:.2f} | {r['p999_ms']:.2f} | {r['max_ms']:.2f} |")
+                     f"{r['p99_ms']:.2f} | {r['p999_ms']:.2f} | {r['max_ms']:.2f} | {r['broker_cpu_pct']:.0f}% | {weir_cpu} |")
     if "replay" in results:
         r = results["replay"]
         L.append("")

@@ -27,9 +27,21 @@ class BoundedQueue {
     }
     if (closed_) return false;
     items_.push_back(std::move(item));
+    const size_t n = items_.size();
     lock.unlock();
-    not_empty_.notify_one();
+    // The consumer sleeps only on an empty queue, or while it lingers for a batch.
+    if (n == 1 || n >= wake_batch_) not_empty_.notify_one();
     return true;
+  }
+
+  // The consumer, having taken one item, may linger: wait up to `max_wait` for
+  // wake_batch items to gather (producers wake it when they are there), so that under a
+  // steady load it wakes once per batch rather than once per item.
+  void set_wake_batch(size_t n) noexcept { wake_batch_ = n == 0 ? 1 : n; }
+  template <typename Duration>
+  void linger(Duration max_wait) {
+    std::unique_lock lock(mu_);
+    not_empty_.wait_for(lock, max_wait, [&] { return items_.size() >= wake_batch_ || closed_; });
   }
 
   // Waits up to timeout for an item; nullopt on timeout or when closed and empty.
@@ -85,6 +97,7 @@ class BoundedQueue {
   std::deque<T> items_;
   bool closed_ = false;
   std::atomic<uint64_t> full_waits_{0};
+  size_t wake_batch_ = 1;
 };
 
 }  // namespace weir::core
