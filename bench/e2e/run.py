@@ -152,6 +152,7 @@ class Weir:
         with open(self.config, "w") as f:
             json.dump(cfg, f, indent=1)
         self.messages = 0  # the latest "messages=" count from the stats line
+        self.full_waits = 0  # times the MQTT thread found the queue full (weir was the bottleneck)
         self.progress = []  # (monotonic time, messages)
         self.running = threading.Event()
         self.lines = []
@@ -168,6 +169,9 @@ class Weir:
             self.lines.append(line)
             if "weir running" in line:
                 self.running.set()
+            w = re.search(r"queue_full_waits=(\d+)", line)
+            if w:
+                self.full_waits += int(w.group(1))
             m = re.search(r"stats: messages=(\d+)", line)
             if m:
                 self.messages = int(m.group(1))
@@ -276,7 +280,8 @@ def part_throughput(a, work, results):
                 "ceiling_received": ceiling["received"],
                 "input_rate": sim2["rate"], "processed": processed, "processed_rate": rate,
                 "loss": n - processed, "aggregated": aggregated["sum"], "aggregates": aggregated["received"],
-                "lag_s": max(0.0, lag), "cpu_s": cpu1 - cpu0,
+                "lag_s": max(0.0, lag), "cpu_s": cpu1 - cpu0, "queue_full_waits": w.full_waits,
+                "kept_up": processed / n if done_at else float("nan"),
                 "cpu_pct": 100.0 * (cpu1 - cpu0) / max(1e-9, (done_at or time.monotonic()) - sim2["start"]),
                 "peak_rss_kb": mem["VmHWM"], "ratio": rate / ceiling["rate"] if ceiling["rate"] else float("nan"),
             }
@@ -469,11 +474,12 @@ def markdown(a, results):
     if "throughput" in results:
         L.append("")
         L.append("| QoS | readings | ceiling (msg/s) | weir input (msg/s) | weir processed (msg/s) | loss | lag (s) | "
-                 "weir CPU | weir peak RSS | weir / ceiling |")
-        L.append("|---|---|---|---|---|---|---|---|---|---|")
+                 "queue full | weir CPU | weir peak RSS | weir / ceiling |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in results["throughput"]:
             L.append(f"| {r['qos']} | {r['readings']:,} | {r['ceiling_rate']:,.0f} | {r['input_rate']:,.0f} | "
                      f"{r['processed_rate']:,.0f} | {r['loss']} (windows counted {r['aggregated']:,}) | {r['lag_s']:.2f} | "
+                     f"{r.get('queue_full_waits', '')} | "
                      f"{r['cpu_pct']:.0f}% | {r['peak_rss_kb'] / 1024:.1f} MiB | {100 * r['ratio']:.1f}% |")
     if "latency" in results:
         L.append("")
