@@ -467,34 +467,35 @@ def part_soak(a, work, results):
     log(f"  RSS at minute 1: {m1['rss_kb']} kB, at minute {a.soak_minutes}: {m10['rss_kb']} kB ({growth * 100:+.1f}%)")
 
 
+def table(L, *columns):
+    """Starts a Markdown table: a blank line, the header and the separator."""
+    L.append("")
+    L.append("| " + " | ".join(columns) + " |")
+    L.append("|" + "---|" * len(columns))
+
+
 def markdown(a, results):
     L = []
     L.append(f"Machine: {os.cpu_count()} cores, {cpu_model()}; {time.strftime('%Y-%m-%d %H:%M %Z')}")
     L.append(f"Command: `python3 bench/e2e/run.py {' '.join(sys.argv[1:])}`")
     if "throughput" in results:
-        L.append("")
-        L.append("| QoS | readings | ceiling (msg/s) | weir input (msg/s) | weir processed (msg/s) | loss | lag (s) | "
-                 "queue full | weir CPU | weir peak RSS | weir / ceiling |")
-        L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        table(L, "QoS", "readings", "ceiling (msg/s)", "weir input (msg/s)", "weir processed (msg/s)", "loss",
+              "lag (s)", "queue full", "weir CPU", "weir peak RSS", "weir / ceiling")
         for r in results["throughput"]:
             L.append(f"| {r['qos']} | {r['readings']:,} | {r['ceiling_rate']:,.0f} | {r['input_rate']:,.0f} | "
                      f"{r['processed_rate']:,.0f} | {r['loss']} (windows counted {r['aggregated']:,}) | {r['lag_s']:.2f} | "
                      f"{r.get('queue_full_waits', '')} | "
                      f"{r['cpu_pct']:.0f}% | {r['peak_rss_kb'] / 1024:.1f} MiB | {100 * r['ratio']:.1f}% |")
     if "latency" in results:
-        L.append("")
-        L.append("| QoS | load | path | rate (msg/s) | sent | received | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) "
-                 "| broker CPU | weir CPU |")
-        L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        table(L, "QoS", "load", "path", "rate (msg/s)", "sent", "received", "p50 (ms)", "p99 (ms)", "p99.9 (ms)",
+              "max (ms)", "broker CPU", "weir CPU")
         for r in results["latency"]:
             weir_cpu = f"{r['weir_cpu_pct']:.0f}%" if r.get("weir_cpu_pct") is not None else ""
             L.append(f"| {r['qos']} | {r['fraction']:.2f} × ceiling | {r['path']} | {r['rate']:,.0f} | {r['sent']:,} | {r['received']:,} | {r['p50_ms']:.2f} | "
                      f"{r['p99_ms']:.2f} | {r['p999_ms']:.2f} | {r['max_ms']:.2f} | {r['broker_cpu_pct']:.0f}% | {weir_cpu} |")
     if "replay" in results:
         r = results["replay"]
-        L.append("")
-        L.append("| replay | wall (s) | CPU user+sys (s) | readings/s (wall) | max RSS |")
-        L.append("|---|---|---|---|---|")
+        table(L, "replay", "wall (s)", "CPU user+sys (s)", "readings/s (wall)", "max RSS")
         for i, run in enumerate(r["runs"]):
             L.append(f"| run {i + 1}, {r['readings']:,} readings | {run['wall_s']:.2f} | {run['user_s'] + run['sys_s']:.2f} | "
                      f"{run['rate']:,.0f} | {run['max_rss_kb'] / 1024:.1f} MiB |")
@@ -503,9 +504,7 @@ def markdown(a, results):
                      f"{r['instructions_per_reading']:,.0f}")
     if "footprint" in results:
         f = results["footprint"]
-        L.append("")
-        L.append("| footprint | value |")
-        L.append("|---|---|")
+        table(L, "footprint", "value")
         L.append(f"| stripped `weir` binary | {f['stripped_bytes'] / 1048576:.2f} MiB ({f['stripped_bytes']:,} bytes) |")
         L.append(f"| peak RSS idle, one pipeline | {f['idle']['VmHWM'] / 1024:.1f} MiB |")
         if "groups" in f:
