@@ -1,5 +1,6 @@
 #include "pipeline/window/accumulator.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <new>
 
@@ -15,7 +16,8 @@ constexpr KindName kKinds[] = {
     {"$count", AccumulatorKind::kCount}, {"$sum", AccumulatorKind::kSum},
     {"$avg", AccumulatorKind::kAvg},     {"$min", AccumulatorKind::kMin},
     {"$max", AccumulatorKind::kMax},     {"$first", AccumulatorKind::kFirst},
-    {"$last", AccumulatorKind::kLast},
+    {"$last", AccumulatorKind::kLast},   {"$stdDevPop", AccumulatorKind::kStdDevPop},
+    {"$stdDevSamp", AccumulatorKind::kStdDevSamp},
 };
 
 // $sum and $avg.
@@ -75,7 +77,22 @@ struct HeldState {
   }
 };
 
-static_assert(sizeof(NumericState) == 40 && sizeof(HeldState) == 24);
+// $stdDevPop and $stdDevSamp: Welford's algorithm, stable where the textbook
+// sum-of-squares formula loses everything to cancellation (readings of 1e9 + small noise).
+struct DeviationState {
+  int64_t count;
+  double mean;
+  double m2;  // sum of squared deviations from the running mean
+
+  void add(double x) {
+    ++count;
+    const double delta = x - mean;
+    mean += delta / static_cast<double>(count);
+    m2 += delta * (x - mean);
+  }
+};
+
+static_assert(sizeof(NumericState) == 40 && sizeof(HeldState) == 24 && sizeof(DeviationState) == 24);
 static_assert(alignof(NumericState) <= 8 && alignof(HeldState) <= 8);
 
 void add_number(NumericState& n, const Value& v) {
@@ -101,6 +118,10 @@ void add_number(NumericState& n, const Value& v) {
     }
   }
   ++n.count;
+}
+
+bool deviation_kind(AccumulatorKind k) {
+  return k == AccumulatorKind::kStdDevPop || k == AccumulatorKind::kStdDevSamp;
 }
 
 bool held_kind(AccumulatorKind k) {
@@ -132,6 +153,8 @@ size_t Accumulator::state_size() const noexcept {
     case AccumulatorKind::kCount: return sizeof(int64_t);
     case AccumulatorKind::kSum:
     case AccumulatorKind::kAvg: return sizeof(NumericState);
+    case AccumulatorKind::kStdDevPop:
+    case AccumulatorKind::kStdDevSamp: return sizeof(DeviationState);
     default: return sizeof(HeldState);
   }
 }
@@ -143,6 +166,8 @@ void Accumulator::init(std::byte* state) const noexcept {
     case AccumulatorKind::kCount: new (state) int64_t{0}; break;
     case AccumulatorKind::kSum:
     case AccumulatorKind::kAvg: new (state) NumericState{0, 0, 0.0, 0.0, true}; break;
+    case AccumulatorKind::kStdDevPop:
+    case AccumulatorKind::kStdDevSamp: new (state) DeviationState{0, 0.0, 0.0}; break;
     default: {
       auto* h = new (state) HeldState;
       h->time = 0;
@@ -168,6 +193,14 @@ void Accumulator::add(std::byte* state, const Value& doc, TimeMs t) const {
   const Value& v = input_->eval(doc, scratch);
   if (kind_ == AccumulatorKind::kSum || kind_ == AccumulatorKind::kAvg) {
     if (v.is_number()) add_number(*std::launder(reinterpret_cast<NumericState*>(state)), v);
+    return;
+  }
+  if (deviation_kind(kind_)) {
+    // Non-numeric values are ignored, as in MongoDB; so are NaN and infinities, which
+    // would turn the whole window's deviation into NaN.
+    if (v.is_number() && std::isfinite(v.as_double())) {
+      std::launder(reinterpret_cast<DeviationState*>(state))->add(v.as_double());
+    }
     return;
   }
   auto& h = *std::launder(reinterpret_cast<HeldState*>(state));
@@ -208,6 +241,14 @@ Value Accumulator::result(const std::byte* state) const {
       if (n.count == 0) return Value();
       if (n.all_int) return Value(static_cast<double>(n.int_sum) / static_cast<double>(n.count));
       return Value((n.sum + n.compensation) / static_cast<double>(n.count));
+    }
+    case AccumulatorKind::kStdDevPop:
+    case AccumulatorKind::kStdDevSamp: {
+      // MongoDB: null without numeric values ($stdDevSamp: with fewer than two).
+      const auto& d = *std::launder(reinterpret_cast<const DeviationState*>(state));
+      const int64_t divisor = kind_ == AccumulatorKind::kStdDevPop ? d.count : d.count - 1;
+      if (divisor <= 0) return Value();
+      return Value(std::sqrt(std::max(0.0, d.m2) / static_cast<double>(divisor)));
     }
     default: return std::launder(reinterpret_cast<const HeldState*>(state))->value();
   }

@@ -14,7 +14,9 @@
 
 namespace weir::pipeline {
 
-enum class AccumulatorKind : uint8_t { kCount, kSum, kAvg, kMin, kMax, kFirst, kLast };
+enum class AccumulatorKind : uint8_t {
+  kCount, kSum, kAvg, kMin, kMax, kFirst, kLast, kStdDevPop, kStdDevSamp
+};
 
 class Accumulator {
  public:
@@ -27,7 +29,7 @@ class Accumulator {
   // The state of one group: state_size() bytes at offset() of the group's state block
   // (GroupState), sized for the kind: $count 8 bytes, $sum and $avg 40, $min, $max, $first
   // and $last 24 (numbers, booleans and null inline; strings and documents in one heap
-  // Value).
+  // Value), $stdDevPop and $stdDevSamp 24 (Welford's running mean and squared deviations).
   size_t state_size() const noexcept;
   size_t offset() const noexcept { return offset_; }
   void set_offset(size_t offset) noexcept { offset_ = offset; }

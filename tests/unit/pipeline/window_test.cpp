@@ -1,6 +1,8 @@
 // $tumblingWindow driven by explicit event times and a manual processing clock.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "config/node.hpp"
@@ -194,6 +196,35 @@ TEST(Accumulators, HeldValuesOfEveryType) {
   EXPECT_EQ(b.find("min")->as_string(), "only");
   EXPECT_EQ(b.find("max")->as_string(), "zz");
   EXPECT_EQ(b.find("last")->as_string(), "zz");
+}
+
+TEST(Accumulators, StandardDeviationsPopulationAndSample) {
+  const json group = {{"_id", "$device"}, {"pop", {{"$stdDevPop", "$v"}}}, {"samp", {{"$stdDevSamp", "$v"}}}};
+  auto op = make(spec(1000, 0, 0, group));
+  Capture ctx;
+  // a: the textbook example, mean 5, population deviation exactly 2.
+  for (int64_t x : {2, 4, 4, 4, 5, 5, 7, 9}) push(*op, ctx, "a", 1, Value(x));
+  // b: one value; c: nothing numeric; d: a large offset where sum-of-squares cancels.
+  push(*op, ctx, "b", 1, Value(3.5));
+  push(*op, ctx, "c", 1, Value("x"));
+  push(*op, ctx, "c", 2, Value());
+  for (double x : {4.0, 7.0, 13.0, 16.0}) push(*op, ctx, "d", 1, Value(1e9 + x));
+  push(*op, ctx, "d", 2, Value("ignored"));
+  op->flush(ctx);
+  ASSERT_EQ(ctx.out.size(), 4u);
+  const Value& a = ctx.out[0].doc;
+  EXPECT_DOUBLE_EQ(a.find("pop")->as_double(), 2.0);
+  EXPECT_DOUBLE_EQ(a.find("samp")->as_double(), std::sqrt(32.0 / 7.0));
+  const Value& b = ctx.out[1].doc;
+  EXPECT_TRUE(b.find("pop")->is_double());
+  EXPECT_EQ(b.find("pop")->as_double(), 0.0);
+  EXPECT_TRUE(b.find("samp")->is_null());  // a sample of one has no deviation
+  const Value& c = ctx.out[2].doc;
+  EXPECT_TRUE(c.find("pop")->is_null());
+  EXPECT_TRUE(c.find("samp")->is_null());
+  const Value& d = ctx.out[3].doc;
+  EXPECT_NEAR(d.find("pop")->as_double(), std::sqrt(22.5), 1e-6);  // deviations 6, 3, 3, 6
+  EXPECT_NEAR(d.find("samp")->as_double(), std::sqrt(30.0), 1e-6);
 }
 
 TEST(Accumulators, CompensatedSumStaysExact) {
