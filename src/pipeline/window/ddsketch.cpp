@@ -1,0 +1,2 @@
+// DDSketch: written by the accumulator work (issue 4).
+#include "pipeline/window/ddsketch.hpp"

@@ -1,0 +1,2 @@
+// DDSketch quantile sketch (issue 4).
+#pragma once
