@@ -4,6 +4,8 @@
 #include "pipeline/project/add_fields_stage.hpp"
 #include "pipeline/project/project_stage.hpp"
 #include "pipeline/validate/validate_stage.hpp"
+#include "pipeline/window/hopping_window.hpp"
+#include "pipeline/window/session_window.hpp"
 #include "pipeline/window/tumbling_window.hpp"
 
 namespace weir::engine {
@@ -17,6 +19,8 @@ constexpr RegisteredStage kStages[] = {
     {"$set", {&set_info, &make_add_fields}},
     {"$project", {&project_info, &make_project}},
     {"$tumblingWindow", {&tumbling_window_info, &make_tumbling_window}},
+    {"$hoppingWindow", {&hopping_window_info, &make_hopping_window}},
+    {"$sessionWindow", {&session_window_info, &make_session_window}},
 };
 }  // namespace
 

@@ -6,6 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "config/node.hpp"
+#include "pipeline/window/hopping_window.hpp"
+#include "pipeline/window/session_window.hpp"
+#include "pipeline/window/time_window.hpp"
 #include "pipeline/window/tumbling_window.hpp"
 
 namespace weir::pipeline {
@@ -130,7 +133,7 @@ TEST(TumblingWindow, NegativeTimesAndOffsetAlignWindows) {
   json s = spec(1000, 0, 0, kAll);
   s["offset"] = {{"size", 250}, {"unit", "ms"}};
   auto op = make(s);
-  auto* w = dynamic_cast<TumblingWindow*>(op.get());
+  auto* w = dynamic_cast<TimeWindow*>(op.get());
   ASSERT_NE(w, nullptr);
   EXPECT_EQ(w->window_start(250), 250);
   EXPECT_EQ(w->window_start(249), -750);
@@ -178,15 +181,10 @@ TEST(Accumulators, HeldValuesOfEveryType) {
   push(*op, ctx, "a", 40, doc);                // latest: $last
   push(*op, ctx, "b", 1, Value("only"));
   push(*op, ctx, "b", 2, Value("zz"));
-  const auto* w = dynamic_cast<TumblingWindow*>(op.get());
-  ASSERT_NE(w, nullptr);
-  ASSERT_EQ(w->state().open.size(), 1u);
-  const auto& groups = w->state().open.begin()->second.groups;
-  ASSERT_EQ(groups.count("\"b\""), 1u);
-  EXPECT_EQ(groups.at("\"b\"").accumulators.result(1).as_string(), "zz");  // $max
-  EXPECT_EQ(groups.at("\"b\"").accumulators.result(2).as_string(), "only");  // $first
   op->flush(ctx);
   ASSERT_EQ(ctx.out.size(), 2u);
+  EXPECT_EQ(ctx.out[1].doc.find("max")->as_string(), "zz");
+  EXPECT_EQ(ctx.out[1].doc.find("first")->as_string(), "only");
   const Value& a = ctx.out[0].doc;
   EXPECT_EQ(a.find("min")->to_json(), "2.5");
   EXPECT_EQ(a.find("max")->to_json(), "true");
@@ -285,9 +283,9 @@ TEST(TumblingWindow, ClosedWindowWaitsWhileOutputIsCongested) {
   ctx.congested_after = 2;  // the sink takes two, then backs up
   push(*op, ctx, "a", 2000, Value(int64_t{3}));  // closes [1000, 2000)
   ASSERT_EQ(ctx.out.size(), 2u);
-  const auto* w = dynamic_cast<TumblingWindow*>(op.get());
+  const auto* w = dynamic_cast<TimeWindow*>(op.get());
   ASSERT_NE(w, nullptr);
-  EXPECT_EQ(w->state().closing_groups, 3u);
+  EXPECT_EQ(w->pending_outputs(), 3u);
   // A reading for the window being emitted is late, as for any closed window.
   EXPECT_EQ(push(*op, ctx, "z", 1700, Value(int64_t{1})), StageResult::kDeadLetter);
   op->on_tick(ctx);  // still congested: nothing more
@@ -295,8 +293,7 @@ TEST(TumblingWindow, ClosedWindowWaitsWhileOutputIsCongested) {
   ctx.congested_after = -1;
   op->on_tick(ctx);
   ASSERT_EQ(ctx.out.size(), 5u);
-  EXPECT_EQ(w->state().closing_groups, 0u);
-  EXPECT_TRUE(w->state().closing.empty());
+  EXPECT_EQ(w->pending_outputs(), 0u);
   std::string ids;
   for (const auto& r : ctx.out) ids += r.doc.find("_id")->as_string();
   EXPECT_EQ(ids, "abcde");
@@ -335,6 +332,274 @@ TEST(TumblingWindow, ReadingsWithoutTheGroupFieldAreDeadLettered) {
   auto constant = make(spec(1000, 0, 0, {{"_id", nullptr}, {"n", {{"$count", json::object()}}}}));
   Record k = reading("a", 10, Value(1));
   EXPECT_EQ(constant->process(k, ctx), StageResult::kConsumed);
+}
+
+// ---- hopping windows -------------------------------------------------------------------
+
+std::unique_ptr<Operator> make_stage(std::unique_ptr<Operator> (*factory)(const config::Node&, const StageBuildContext&),
+                                     const json& spec) {
+  return factory(config::Node(spec, "/w"), StageBuildContext{"p", 1});
+}
+
+json ms(int64_t n) { return {{"size", n}, {"unit", "ms"}}; }
+
+const json kCountSum = {{"_id", "$device"}, {"n", {{"$count", json::object()}}}, {"sum", {{"$sum", "$v"}}},
+                        {"min", {{"$min", "$v"}}}, {"max", {{"$max", "$v"}}}, {"first", {{"$first", "$v"}}}};
+
+std::string bounds(const Record& r) {
+  const Value* w = r.doc.find("_stream_meta")->find("window");
+  std::string s = w->find("start")->as_string().substr(17, 6) + "-" + w->find("end")->as_string().substr(17, 6);
+  if (const Value* rev = w->find("revision")) s += "#" + std::to_string(rev->as_int());
+  return s;
+}
+
+TEST(HoppingWindow, EveryWindowHoldingAReadingFiresOnce) {
+  json s = {{"interval", ms(10000)}, {"hopSize", ms(4000)}, {"pipeline", json::array({{{"$group", kCountSum}}})}};
+  auto op = make_stage(make_hopping_window, s);
+  Capture ctx;
+  ctx.clock = 1000000;
+  push(*op, ctx, "a", 5000, Value(int64_t{1}));   // windows starting -4 s, 0 s and 4 s
+  EXPECT_TRUE(ctx.out.empty());
+  push(*op, ctx, "a", 9000, Value(int64_t{2}));   // 0 s, 4 s, 8 s; watermark 9 s: [-4, 6) fires
+  EXPECT_EQ(ctx.out.size(), 1u);
+  push(*op, ctx, "a", 14000, Value(int64_t{4}));  // watermark 14 s: [0, 10), [4, 14) fire
+  ASSERT_EQ(ctx.out.size(), 3u);
+  EXPECT_EQ(bounds(ctx.out[0]), "56.000-06.000");  // [-4 s, 6 s) shown as seconds of the minute
+  EXPECT_EQ(ctx.out[0].doc.find("sum")->as_int(), 1);
+  EXPECT_EQ(ctx.out[1].doc.find("sum")->as_int(), 3);
+  EXPECT_EQ(ctx.out[2].doc.find("sum")->as_int(), 3);
+  op->flush(ctx);
+  // [8, 18) holds 9 s and 14 s; [12, 22) holds 14 s.
+  ASSERT_EQ(ctx.out.size(), 5u);
+  EXPECT_EQ(bounds(ctx.out[3]), "08.000-18.000");
+  EXPECT_EQ(ctx.out[3].doc.find("sum")->as_int(), 6);
+  EXPECT_EQ(ctx.out[4].doc.find("sum")->as_int(), 4);
+  auto* w = dynamic_cast<TimeWindow*>(op.get());
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->pane_size(), 2000);
+  EXPECT_EQ(w->groups(), 0u);
+}
+
+// The sliding aggregation (front stack of suffix merges, back merge) against recomputing
+// every window from its readings, with readings out of order within the lateness.
+TEST(HoppingWindow, SlidingAggregationMatchesRecomputation) {
+  for (int lateness : {0, 35}) {
+    json s = {{"interval", ms(60)}, {"hopSize", ms(4)}, {"allowedLateness", ms(lateness)},
+              {"pipeline", json::array({{{"$group", kCountSum}}})}};
+    auto op = make_stage(make_hopping_window, s);
+    Capture ctx;
+    ctx.clock = 1000000;
+    std::vector<std::tuple<std::string, TimeMs, int64_t>> accepted;
+    uint64_t x = 12345;
+    auto rnd = [&](uint64_t n) { x = x * 6364136223846793005ULL + 1442695040888963407ULL; return (x >> 33) % n; };
+    TimeMs t = 0;
+    for (int i = 0; i < 3000; ++i) {
+      t += static_cast<TimeMs>(rnd(3));
+      TimeMs et = t - static_cast<TimeMs>(lateness > 0 ? rnd(lateness) : 0);
+      std::string dev(1, static_cast<char>('a' + rnd(3)));
+      int64_t v = static_cast<int64_t>(rnd(1000)) - 500;
+      if (push(*op, ctx, dev.c_str(), et, Value(v)) == StageResult::kConsumed) accepted.emplace_back(dev, et, v);
+    }
+    op->flush(ctx);
+    ASSERT_GT(ctx.out.size(), 1000u);
+    for (const auto& r : ctx.out) {
+      TimeMs end = r.event_time + 1, start = end - 60;
+      const std::string dev = r.doc.find("_id")->as_string();
+      int64_t n = 0, sum = 0, mn = INT64_MAX, mx = INT64_MIN, first = 0;
+      TimeMs first_t = kMaxTime;
+      for (const auto& [d, et, v] : accepted) {
+        if (d != dev || et < start || et >= end) continue;
+        ++n, sum += v, mn = std::min(mn, v), mx = std::max(mx, v);
+        if (et < first_t) first_t = et, first = v;
+      }
+      ASSERT_EQ(r.doc.find("n")->as_int(), n) << dev << " " << start;
+      ASSERT_EQ(r.doc.find("sum")->as_int(), sum) << dev << " " << start;
+      ASSERT_EQ(r.doc.find("min")->as_int(), mn);
+      ASSERT_EQ(r.doc.find("max")->as_int(), mx);
+      ASSERT_EQ(r.doc.find("first")->as_int(), first);
+    }
+  }
+}
+
+TEST(HoppingWindow, ConfigErrorsNameThePath) {
+  json s = {{"interval", ms(1000)}, {"hopSize", ms(2000)}, {"pipeline", json::array({{{"$group", kCountSum}}})}};
+  try {
+    make_stage(make_hopping_window, s);
+    FAIL() << "accepted a hop longer than the interval";
+  } catch (const config::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("/w/hopSize"), std::string::npos) << e.what();
+  }
+  s["hopSize"] = ms(500);
+  s["updateFor"] = ms(500);
+  EXPECT_THROW(make_stage(make_hopping_window, s), config::ConfigError);  // only with late "update"
+}
+
+// ---- late data -------------------------------------------------------------------------
+
+TEST(TumblingWindow, LateUpdateReEmitsWithTheNextRevision) {
+  json s = spec(1000, 0, 0, kAll);
+  s["late"] = "update";
+  s["updateFor"] = ms(2000);
+  auto op = make(s);
+  Capture ctx;
+  push(*op, ctx, "a", 100, Value(int64_t{1}));
+  push(*op, ctx, "a", 1500, Value(int64_t{1}));  // fires [0, 1000)
+  ASSERT_EQ(ctx.out.size(), 1u);
+  EXPECT_EQ(bounds(ctx.out[0]), "00.000-01.000#0");
+  EXPECT_EQ(push(*op, ctx, "a", 200, Value(int64_t{5})), StageResult::kConsumed);
+  ASSERT_EQ(ctx.out.size(), 2u);
+  EXPECT_EQ(bounds(ctx.out[1]), "00.000-01.000#1");
+  EXPECT_EQ(ctx.out[1].doc.find("sum")->as_int(), 6);
+  EXPECT_EQ(push(*op, ctx, "b", 300, Value(int64_t{7})), StageResult::kConsumed);  // a new group
+  EXPECT_EQ(bounds(ctx.out[2]), "00.000-01.000#0");
+  push(*op, ctx, "a", 3000, Value(int64_t{1}));  // watermark 3 s: [0, 1 s) is kept no longer
+  EXPECT_EQ(push(*op, ctx, "a", 999, Value(int64_t{1})), StageResult::kDeadLetter);
+  EXPECT_EQ(ctx.rejected.back().first, "late");
+}
+
+TEST(TumblingWindow, PerKeyWatermarkLetsASlowClockKeepItsWindows) {
+  json s = spec(1000, 0, 0, kAll);
+  s["watermark"] = "perKey";
+  auto op = make(s);
+  Capture ctx;
+  push(*op, ctx, "fast", 50000, Value(int64_t{1}));
+  EXPECT_EQ(push(*op, ctx, "slow", 100, Value(int64_t{1})), StageResult::kConsumed);  // not late
+  EXPECT_EQ(push(*op, ctx, "slow", 900, Value(int64_t{2})), StageResult::kConsumed);
+  EXPECT_TRUE(ctx.out.empty());
+  push(*op, ctx, "slow", 1000, Value(int64_t{4}));  // only slow's [0, 1 s) fires
+  ASSERT_EQ(ctx.out.size(), 1u);
+  EXPECT_EQ(ctx.out[0].doc.find("_id")->as_string(), "slow");
+  EXPECT_EQ(ctx.out[0].doc.find("sum")->as_int(), 3);
+  EXPECT_EQ(push(*op, ctx, "slow", 999, Value(int64_t{1})), StageResult::kDeadLetter);
+  EXPECT_EQ(push(*op, ctx, "fast", 999, Value(int64_t{1})), StageResult::kDeadLetter);
+}
+
+TEST(TumblingWindow, MaxGroupsCapsAWindowAndFutureReadingsAreRejected) {
+  json s = spec(1000, 0, 0, {{"_id", "$device"}, {"n", {{"$count", json::object()}}}});
+  s["maxGroups"] = 2;
+  s["maxFutureSkew"] = ms(60000);
+  auto op = make(s);
+  Capture ctx;
+  ctx.clock = 0;
+  EXPECT_EQ(push(*op, ctx, "a", 10, Value(1)), StageResult::kConsumed);
+  EXPECT_EQ(push(*op, ctx, "b", 10, Value(1)), StageResult::kConsumed);
+  EXPECT_EQ(push(*op, ctx, "c", 10, Value(1)), StageResult::kDeadLetter);
+  EXPECT_EQ(ctx.rejected.back().first, "maxGroups");
+  EXPECT_EQ(push(*op, ctx, "a", 20, Value(1)), StageResult::kConsumed);  // an existing group
+  EXPECT_EQ(push(*op, ctx, "c", 1010, Value(1)), StageResult::kConsumed);  // another window
+  EXPECT_EQ(push(*op, ctx, "d", 60001, Value(1)), StageResult::kDeadLetter);
+  EXPECT_EQ(ctx.rejected.back().first, "future");
+  EXPECT_EQ(push(*op, ctx, "d", 60000, Value(1)), StageResult::kConsumed);
+}
+
+TEST(TumblingWindow, ProcessingTimeBoundaryUsesArrival) {
+  json s = {{"interval", ms(1000)}, {"boundary", "processingTime"},
+            {"pipeline", json::array({{{"$group", {{"_id", "$device"}, {"n", {{"$count", json::object()}}}}}}})}};
+  auto op = make(s);
+  Capture ctx;
+  ctx.clock = 5100;
+  push(*op, ctx, "a", 1, Value(1));  // event time ignored
+  push(*op, ctx, "a", 999999999, Value(1));
+  ctx.clock = 5999;
+  op->on_tick(ctx);
+  EXPECT_TRUE(ctx.out.empty());
+  ctx.clock = 6000;
+  op->on_tick(ctx);
+  ASSERT_EQ(ctx.out.size(), 1u);
+  EXPECT_EQ(ctx.out[0].doc.find("n")->as_int(), 2);
+  EXPECT_EQ(bounds(ctx.out[0]), "05.000-06.000");
+  json bad = s;
+  bad["allowedLateness"] = ms(5);
+  EXPECT_THROW(make(bad), config::ConfigError);
+}
+
+// ---- session windows -------------------------------------------------------------------
+
+json session_spec(int64_t gap, int64_t lateness) {
+  return {{"gap", ms(gap)}, {"partitionBy", "$device"}, {"allowedLateness", ms(lateness)},
+          {"pipeline", json::array({{{"$group", kCountSum}}})}};
+}
+
+TEST(SessionWindow, ABridgingReadingMergesTwoSessions) {
+  auto op = make_stage(make_session_window, session_spec(100, 500));
+  Capture ctx;
+  push(*op, ctx, "a", 1000, Value(int64_t{1}));
+  push(*op, ctx, "a", 1050, Value(int64_t{2}));
+  push(*op, ctx, "a", 1300, Value(int64_t{4}));  // a second session: 250 ms after 1050
+  push(*op, ctx, "b", 1310, Value(int64_t{100}));
+  push(*op, ctx, "a", 1170, Value(int64_t{8}));  // within 100 ms of neither: a third
+  push(*op, ctx, "a", 1240, Value(int64_t{16}));  // bridges 1170 and 1300
+  push(*op, ctx, "a", 1120, Value(int64_t{32}));  // bridges 1050 and 1170: one session
+  EXPECT_TRUE(ctx.out.empty());
+  push(*op, ctx, "a", 1900, Value(int64_t{64}));  // watermark 1400: a's session ends there
+  ASSERT_EQ(ctx.out.size(), 1u);
+  push(*op, ctx, "a", 1910, Value(int64_t{0}));   // watermark 1410: b's too
+  ASSERT_EQ(ctx.out.size(), 2u);
+  EXPECT_EQ(ctx.out[0].doc.find("n")->as_int(), 6);
+  EXPECT_EQ(ctx.out[0].doc.find("sum")->as_int(), 63);
+  EXPECT_EQ(ctx.out[0].doc.find("first")->as_int(), 1);
+  EXPECT_EQ(bounds(ctx.out[0]), "01.000-01.400");
+  EXPECT_EQ(ctx.out[1].doc.find("_id")->as_string(), "b");
+  // Late: within gap of a fired session, or a session that would already have ended.
+  EXPECT_EQ(push(*op, ctx, "a", 1350, Value(int64_t{1})), StageResult::kDeadLetter);
+  EXPECT_EQ(push(*op, ctx, "c", 1200, Value(int64_t{1})), StageResult::kDeadLetter);
+  EXPECT_EQ(push(*op, ctx, "c", 1350, Value(int64_t{1})), StageResult::kConsumed);  // ends 1450 > 1410
+  op->flush(ctx);
+  ASSERT_EQ(ctx.out.size(), 4u);
+  EXPECT_EQ(ctx.out[2].doc.find("_id")->as_string(), "c");
+  EXPECT_EQ(ctx.out[3].doc.find("sum")->as_int(), 64);
+}
+
+TEST(SessionWindow, MaxDurationCutsAtItsMultiples) {
+  json s = session_spec(100, 0);
+  s["maxDuration"] = ms(1000);
+  auto op = make_stage(make_session_window, s);
+  Capture ctx;
+  for (TimeMs t = 900; t < 2300; t += 50) push(*op, ctx, "a", t, Value(int64_t{1}));
+  op->flush(ctx);
+  ASSERT_EQ(ctx.out.size(), 3u);
+  EXPECT_EQ(ctx.out[0].doc.find("n")->as_int(), 2);   // 900, 950
+  EXPECT_EQ(ctx.out[1].doc.find("n")->as_int(), 20);  // 1000 .. 1950
+  EXPECT_EQ(ctx.out[2].doc.find("n")->as_int(), 6);   // 2000 .. 2250
+  EXPECT_EQ(bounds(ctx.out[1]), "01.000-02.050");
+}
+
+TEST(SessionWindow, LateUpdateInsideAFiredSession) {
+  json s = session_spec(100, 0);
+  s["late"] = "update";
+  s["updateFor"] = ms(1000);  // kept until the watermark reaches 2190
+  auto op = make_stage(make_session_window, s);
+  Capture ctx;
+  push(*op, ctx, "a", 1000, Value(int64_t{1}));
+  push(*op, ctx, "a", 1090, Value(int64_t{2}));
+  push(*op, ctx, "a", 1500, Value(int64_t{4}));  // fires [1000, 1190)
+  ASSERT_EQ(ctx.out.size(), 1u);
+  EXPECT_EQ(push(*op, ctx, "a", 1050, Value(int64_t{8})), StageResult::kConsumed);
+  ASSERT_EQ(ctx.out.size(), 2u);
+  EXPECT_EQ(bounds(ctx.out[1]), "01.000-01.190#1");
+  EXPECT_EQ(ctx.out[1].doc.find("sum")->as_int(), 11);
+  // Outside the fired bounds (it would stretch them): late.
+  EXPECT_EQ(push(*op, ctx, "a", 1120, Value(int64_t{1})), StageResult::kDeadLetter);
+}
+
+TEST(SessionWindow, MaxGroupsAndMissingPartition) {
+  json s = session_spec(100, 0);
+  s["maxGroups"] = 1;
+  auto op = make_stage(make_session_window, s);
+  Capture ctx;
+  EXPECT_EQ(push(*op, ctx, "a", 1000, Value(1)), StageResult::kConsumed);
+  EXPECT_EQ(push(*op, ctx, "b", 1000, Value(1)), StageResult::kDeadLetter);
+  EXPECT_EQ(ctx.rejected.back().first, "maxGroups");
+  Record r;
+  r.doc = Value::object();
+  r.event_time = 1000;
+  EXPECT_EQ(op->process(r, ctx), StageResult::kDeadLetter);
+  EXPECT_EQ(ctx.rejected.back().first, "missing_partition");
+  push(*op, ctx, "a", 1200, Value(1));  // a's first session fires, its group is freed
+  EXPECT_EQ(push(*op, ctx, "b", 1200, Value(1)), StageResult::kDeadLetter);  // a's second holds it
+  auto* w = dynamic_cast<SessionWindow*>(op.get());
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->groups(), 1u);
 }
 
 }  // namespace

@@ -1,0 +1,372 @@
+#include "pipeline/window/session_window.hpp"
+
+#include <algorithm>
+
+namespace weir::pipeline {
+
+namespace {
+
+constexpr TimeMs kPartitionExpiry = 60 * 60 * 1000;
+constexpr TimeMs kSweepEvery = 10 * 1000;
+
+constexpr OptionSpec kOptions[] = {
+    {"gap", OptionType::kDuration, true, "", "a pause this long or longer ends a session"},
+    {"partitionBy", OptionType::kExpression, true, "", "what a session belongs to, e.g. \"$device\""},
+    {"maxDuration", OptionType::kDuration, false, "none",
+     "longest session: sessions are cut at every multiple of it from the epoch"},
+    WEIR_WINDOW_TIME_OPTIONS,
+    {"pipeline", OptionType::kArray, true, "", "the window's stages: one $group"},
+};
+constexpr ComponentInfo kInfo{
+    "$sessionWindow",
+    "per partition, readings less than gap apart form a session; each fired session emits one "
+    "document per group",
+    kOptions};
+
+}  // namespace
+
+const ComponentInfo& session_window_info() { return kInfo; }
+
+std::unique_ptr<Operator> make_session_window(const config::Node& spec, const StageBuildContext& ctx) {
+  spec.check_options(kInfo);
+  SessionWindowOptions o;
+  o.gap = spec.at("gap").as_duration();
+  if (auto n = spec.get("maxDuration")) {
+    o.max_duration = n->as_duration();
+  }
+  o.time = parse_window_time(spec, o.gap);
+  auto partition = compile_expression(spec.at("partitionBy"));
+  return std::make_unique<SessionWindow>(o, parse_window_group(spec), std::move(partition), ctx.pipeline);
+}
+
+SessionWindow::SessionWindow(SessionWindowOptions options, GroupSpec group,
+                             std::unique_ptr<Expression> partition_by, std::string pipeline)
+    : options_(options), group_(std::move(group)), partition_by_(std::move(partition_by)),
+      pipeline_(std::move(pipeline)), per_key_(options.time.watermark == WatermarkScope::kPerKey),
+      update_(options.time.late == LatePolicy::kUpdate), out_(group_, update_) {}
+
+StageResult SessionWindow::process(Record& record, StageContext& ctx) {
+  const TimeMs now = ctx.now();
+  const TimeMs gap = options_.gap;
+  const bool processing = options_.time.boundary == TimeBoundary::kProcessingTime;
+  TimeMs t = record.event_time;
+  if (processing) {
+    t = now;
+    if (!per_key_) {
+      clock_.raise(now);
+      fire_pipeline(now);
+    }
+  } else if (t > now + options_.time.max_future_skew) {
+    ctx.reject("future", "event time " + format_iso8601(t) + " is more than maxFutureSkew ahead of " +
+                             format_iso8601(now));
+    return StageResult::kDeadLetter;
+  }
+  Value scratch;
+  const Value& pv = partition_by_->eval(record.doc, scratch);
+  if (is_missing(pv)) {
+    ctx.reject("missing_partition", "the reading has no value for $sessionWindow's partitionBy");
+    return StageResult::kDeadLetter;
+  }
+  key_buffer_.clear();
+  pv.append_json(key_buffer_);
+  Value id_scratch;
+  const Value* id = nullptr;
+  std::string missing;
+  if (!group_.key(record.doc, id_scratch, id, missing)) {
+    ctx.reject("missing_group", "the reading has no \"" + missing + "\", which $group's _id needs");
+    return StageResult::kDeadLetter;
+  }
+  group_buffer_.clear();
+  id->append_json(group_buffer_);
+
+  auto pit = partitions_.find(key_buffer_);
+  Partition* part = pit == partitions_.end() ? nullptr : &pit->second;
+  if (processing && per_key_ && part != nullptr) {
+    part->clock.raise(now);
+    fire_partition(*part, now);
+  }
+  const TimeMs W = part != nullptr ? clock_of(*part).watermark : (per_key_ ? kMinTime : clock_.watermark);
+  const TimeMs cell_id = options_.max_duration > 0 ? floor_div(t, options_.max_duration) : 0;
+  Sessions* cell = nullptr;
+  if (part != nullptr) {
+    auto c = part->cells.find(cell_id);
+    if (c != part->cells.end()) cell = &c->second;
+  }
+  // The sessions the reading is within gap of: a run of the ordered sessions.
+  std::vector<Sessions::iterator> near;
+  if (cell != nullptr) {
+    auto it = cell->lower_bound(t + gap);  // first session with min >= t + gap: not near
+    while (it != cell->begin()) {
+      --it;
+      if (it->second.max + gap <= t) break;
+      near.push_back(it);
+    }
+    std::reverse(near.begin(), near.end());
+  }
+  auto late = [&](const std::string& why) {
+    ctx.reject("late", "event time " + format_iso8601(t) + " " + why + " (watermark " + format_iso8601(W) + ")");
+    return StageResult::kDeadLetter;
+  };
+  for (auto it : near) {
+    Session& f = it->second;
+    if (!f.fired) continue;
+    // Within gap of a session that fired: only an update inside its bounds is taken.
+    if (!update_ || t < f.min || t > f.max || W >= end_of(f) + options_.time.update_for) {
+      return late("is within gap of the session [" + format_iso8601(f.min) + ", " +
+                  format_iso8601(end_of(f)) + ") which already fired");
+    }
+    auto g = f.groups.find(group_buffer_);
+    if (g == f.groups.end()) {
+      if (live_groups_ >= options_.time.max_groups) {
+        ctx.reject("maxGroups", "the window already holds maxGroups (" +
+                                    std::to_string(options_.time.max_groups) + ") groups");
+        return StageResult::kDeadLetter;
+      }
+      g = f.groups.emplace(group_buffer_, Group{*id, group_.new_state(), -1}).first;
+      ++live_groups_;
+    }
+    g->second.state.add(record.doc, t);
+    ++g->second.revision;
+    PendingOutput p;
+    p.start = f.min;
+    p.end = end_of(f);
+    p.revision = g->second.revision;
+    p.id = g->second.id;
+    p.partition = key_buffer_;
+    p.state = g->second.state.clone();
+    batch_.push_back(std::move(p));
+    clock_of(*part).accept(t, now, options_.time.allowed_lateness);
+    emit(ctx, false);
+    return StageResult::kConsumed;
+  }
+  if (near.empty() && t + gap <= W) {
+    return late("starts a session that would end at " + format_iso8601(t + gap));
+  }
+  bool new_group = true;
+  for (auto it : near) new_group = new_group && it->second.groups.find(group_buffer_) == it->second.groups.end();
+  if (new_group && live_groups_ >= options_.time.max_groups) {
+    ctx.reject("maxGroups", "the window already holds maxGroups (" +
+                                std::to_string(options_.time.max_groups) + ") groups");
+    return StageResult::kDeadLetter;
+  }
+
+  // Accepted.
+  if (part == nullptr) {
+    part = &partitions_[key_buffer_];
+    part->key = key_buffer_;
+  }
+  if (cell == nullptr) cell = &part->cells[cell_id];
+  Session* s = nullptr;
+  if (near.empty()) {
+    s = &(*cell)[t];
+    s->min = s->max = t;
+    s->partition = part;
+    s->cell = cell_id;
+  } else {
+    s = &near.front()->second;
+    unindex(*s);
+    for (size_t i = 1; i < near.size(); ++i) {
+      Session& o = near[i]->second;
+      unindex(o);
+      for (auto& [key, g] : o.groups) {
+        auto d = s->groups.find(key);
+        if (d == s->groups.end()) {
+          s->groups.emplace(key, std::move(g));
+        } else {
+          d->second.state.merge(g.state);
+          --live_groups_;
+        }
+      }
+      s->max = std::max(s->max, o.max);
+      cell->erase(near[i]);
+    }
+    if (t < s->min) {
+      auto node = cell->extract(near.front());
+      node.key() = t;
+      node.mapped().min = t;
+      cell->insert(std::move(node));  // the node, and so s, stays where it is
+    }
+    s->max = std::max(s->max, t);
+  }
+  auto g = s->groups.find(group_buffer_);
+  if (g == s->groups.end()) {
+    g = s->groups.emplace(group_buffer_, Group{*id, group_.new_state(), 0}).first;
+    ++live_groups_;
+  }
+  g->second.state.add(record.doc, t);
+  index(*s);
+
+  WindowClock& clock = clock_of(*part);
+  bool moved = clock.accept(t, now, processing ? 0 : options_.time.allowed_lateness);
+  if (processing) clock.raise(now);
+  if (per_key_) {
+    if (moved || processing) fire_partition(*part, clock.watermark);
+  } else if (moved || processing) {
+    fire_pipeline(clock.watermark);
+  }
+  emit(ctx, false);
+  return StageResult::kConsumed;
+}
+
+void SessionWindow::fire(Session& s) {
+  s.fired = true;
+  for (auto& [key, g] : s.groups) {
+    PendingOutput p;
+    p.start = s.min;
+    p.end = end_of(s);
+    p.revision = g.revision;
+    p.id = update_ ? g.id : std::move(g.id);
+    p.partition = s.partition->key;
+    p.state = update_ ? g.state.clone() : std::move(g.state);
+    batch_.push_back(std::move(p));
+  }
+  if (!update_) {
+    live_groups_ -= s.groups.size();
+    s.groups.clear();  // only the bounds stay, to recognise late readings
+  }
+}
+
+void SessionWindow::fire_partition(Partition& p, TimeMs upto) {
+  for (auto& [cell_id, cell] : p.cells) {
+    for (auto& [min, s] : cell) {
+      if (!s.fired && end_of(s) <= upto) fire(s);
+    }
+  }
+  for (auto c = p.cells.begin(); c != p.cells.end();) {
+    prune(p, c->second, upto);
+    c = c->second.empty() ? p.cells.erase(c) : std::next(c);
+  }
+}
+
+void SessionWindow::fire_pipeline(TimeMs upto) {
+  while (!open_by_end_.empty() && open_by_end_.begin()->first <= upto) {
+    Session* s = open_by_end_.begin()->second;
+    open_by_end_.erase(open_by_end_.begin());
+    fire(*s);
+    Partition& p = *s->partition;
+    auto c = p.cells.find(s->cell);
+    prune(p, c->second, upto);
+    if (c->second.empty()) p.cells.erase(c);
+    if (p.cells.empty()) {
+      std::string key = p.key;  // not a reference into the element being erased
+      partitions_.erase(key);
+    }
+  }
+}
+
+void SessionWindow::prune(Partition& p, Sessions& cell, TimeMs watermark) {
+  (void)p;
+  const TimeMs gap = options_.gap;
+  const TimeMs keep = gap + std::max(gap, update_ ? options_.time.update_for : 0);
+  // The earliest open session: a fired one before it stays while a reading could still
+  // bridge the two.
+  TimeMs first_open = kMaxTime;
+  for (auto& [min, s] : cell) {
+    if (!s.fired) {
+      first_open = min;
+      break;
+    }
+  }
+  for (auto it = cell.begin(); it != cell.end();) {
+    Session& s = it->second;
+    if (!s.fired) {
+      ++it;
+      continue;
+    }
+    if (watermark >= s.max + keep && first_open >= s.max + 2 * gap) {
+      live_groups_ -= s.groups.size();
+      it = cell.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void SessionWindow::emit(StageContext& ctx, bool force) {
+  if (!batch_.empty()) out_.add_batch(batch_);
+  out_.emit(ctx, force);
+}
+
+void SessionWindow::on_tick(StageContext& ctx) {
+  const TimeMs now = ctx.now();
+  const bool processing = options_.time.boundary == TimeBoundary::kProcessingTime;
+  const TimeMs idle = options_.time.idle_timeout;
+  const bool sweep = now - last_sweep_ >= kSweepEvery;
+  if (sweep) last_sweep_ = now;
+  if (!per_key_) {
+    if (processing) clock_.raise(now);
+    if (idle > 0 && !open_by_end_.empty() && now - clock_.last_input >= idle) {
+      clock_.raise(open_by_end_.rbegin()->first);
+    }
+    fire_pipeline(clock_.watermark);
+  }
+  if (per_key_ || sweep) {
+    for (auto it = partitions_.begin(); it != partitions_.end();) {
+      Partition& p = it->second;
+      if (per_key_) {
+        if (processing) p.clock.raise(now);
+        if (idle > 0 && now - p.clock.last_input >= idle) {
+          TimeMs end = kMinTime;
+          for (auto& [cell_id, cell] : p.cells) {
+            for (auto& [min, s] : cell) {
+              if (!s.fired) end = std::max(end, end_of(s));
+            }
+          }
+          p.clock.raise(end);
+        }
+        fire_partition(p, p.clock.watermark);
+      } else {
+        for (auto c = p.cells.begin(); c != p.cells.end();) {
+          prune(p, c->second, clock_.watermark);
+          c = c->second.empty() ? p.cells.erase(c) : std::next(c);
+        }
+      }
+      bool expired = !per_key_ || now - p.clock.last_input >= std::max(kPartitionExpiry, idle);
+      if (sweep && p.cells.empty() && expired) {
+        it = partitions_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  emit(ctx, false);
+}
+
+void SessionWindow::flush(StageContext& ctx) {
+  if (!per_key_) {
+    if (!open_by_end_.empty()) clock_.raise(open_by_end_.rbegin()->first);
+    fire_pipeline(clock_.watermark);
+  } else {
+    for (auto& [key, p] : partitions_) {
+      TimeMs end = kMinTime;
+      for (auto& [cell_id, cell] : p.cells) {
+        for (auto& [min, s] : cell) {
+          if (!s.fired) end = std::max(end, end_of(s));
+        }
+      }
+      p.clock.raise(end);
+      fire_partition(p, p.clock.watermark);
+    }
+  }
+  emit(ctx, true);
+}
+
+size_t SessionWindow::memory_bytes() const noexcept {
+  size_t n = out_.memory_bytes();
+  for (const auto& [key, p] : partitions_) {
+    n += sizeof(Partition) + key.capacity() + p.key.capacity() + 64;
+    for (const auto& [cell_id, cell] : p.cells) {
+      n += 64;
+      for (const auto& [min, s] : cell) {
+        n += sizeof(Session) + 48;
+        for (const auto& [gk, g] : s.groups) {
+          n += sizeof(Group) + gk.capacity() + 48;
+          if (g.state.valid()) n += g.state.memory_bytes();
+        }
+      }
+    }
+  }
+  return n;
+}
+
+}  // namespace weir::pipeline

@@ -1,0 +1,368 @@
+#include "pipeline/window/time_window.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+namespace weir::pipeline {
+
+namespace {
+
+// Keys of a "perKey" watermark that hold no window any more are forgotten after this much
+// processing time without a reading (or the idle timeout, when longer).
+constexpr TimeMs kKeyExpiry = 60 * 60 * 1000;
+constexpr TimeMs kSweepEvery = 10 * 1000;
+
+}  // namespace
+
+TimeWindow::TimeWindow(TimeWindowOptions options, GroupSpec group, std::string pipeline)
+    : options_(options), group_(std::move(group)), pipeline_(std::move(pipeline)),
+      pane_(std::gcd(options.interval, options.hop)),
+      per_key_(options.time.watermark == WatermarkScope::kPerKey),
+      update_(options.time.late == LatePolicy::kUpdate),
+      out_(group_, options.time.late == LatePolicy::kUpdate) {}
+
+std::deque<TimeWindow::Pane>::iterator TimeWindow::find_pane(Key& k, TimeMs start) {
+  return std::lower_bound(k.panes.begin(), k.panes.end(), start,
+                          [](const Pane& p, TimeMs s) { return p.start < s; });
+}
+
+TimeMs TimeWindow::next_window(const Key& k, TimeMs after) const {
+  const TimeMs I = options_.interval, H = options_.hop, O = options_.offset;
+  // The first window start s with s + I > after.
+  const TimeMs s_min = grid_floor(after - I, H, O) + H;
+  auto it = std::lower_bound(k.panes.begin(), k.panes.end(), s_min,
+                             [](const Pane& p, TimeMs s) { return p.start < s; });
+  if (it == k.panes.end()) return kMaxTime;
+  return std::max(s_min, grid_floor(it->start - I, H, O) + H);
+}
+
+StageResult TimeWindow::process(Record& record, StageContext& ctx) {
+  const TimeMs now = ctx.now();
+  const bool processing = options_.time.boundary == TimeBoundary::kProcessingTime;
+  TimeMs t = record.event_time;
+  if (processing) {
+    t = now;
+    if (!per_key_) {
+      clock_.raise(now);
+      if (clock_.watermark >= next_end_) fire_all();
+    }
+  } else if (t > now + options_.time.max_future_skew) {
+    ctx.reject("future", "event time " + format_iso8601(t) + " is more than maxFutureSkew ahead of " +
+                             format_iso8601(now));
+    return StageResult::kDeadLetter;
+  }
+  Value scratch;
+  const Value* id = nullptr;
+  std::string missing;
+  if (!group_.key(record.doc, scratch, id, missing)) {
+    ctx.reject("missing_group", "the reading has no \"" + missing + "\", which $group's _id needs");
+    return StageResult::kDeadLetter;
+  }
+  key_buffer_.clear();
+  id->append_json(key_buffer_);
+  auto kit = keys_.find(key_buffer_);
+  Key* k = kit == keys_.end() ? nullptr : &kit->second;
+  if (processing && per_key_ && k != nullptr) {
+    k->clock.raise(now);
+    fire_key(*k, now);
+    out_.add_batch(batch_);
+  }
+
+  const TimeMs I = options_.interval, H = options_.hop, O = options_.offset;
+  const TimeMs W = k != nullptr ? clock_of(*k).watermark : (per_key_ ? kMinTime : clock_.watermark);
+  const TimeMs s_hi = grid_floor(t, H, O);       // the latest window holding t
+  const TimeMs s_lo = grid_floor(t - I, H, O) + H;  // the earliest
+  const bool open = s_hi + I > W;
+  const bool retained = update_ && s_hi + I + options_.time.update_for > W;
+  if (!open && !retained) {
+    ctx.reject("late", "event time " + format_iso8601(t) + " falls in window [" + format_iso8601(s_hi) +
+                           ", " + format_iso8601(s_hi + I) + ") which fired at watermark " +
+                           format_iso8601(W));
+    return StageResult::kDeadLetter;
+  }
+  const TimeMs ps = grid_floor(t, pane_, O);
+  if (k == nullptr || k->panes.empty()) {
+    if (!tumbling() && live_keys_ >= options_.time.max_groups) {
+      ctx.reject("maxGroups", "the window already holds maxGroups (" +
+                                  std::to_string(options_.time.max_groups) + ") groups");
+      return StageResult::kDeadLetter;
+    }
+  }
+  if (tumbling()) {
+    bool exists = false;
+    if (k != nullptr) {
+      auto p = find_pane(*k, ps);
+      exists = p != k->panes.end() && p->start == ps;
+    }
+    if (!exists) {
+      auto g = window_groups_.find(ps);
+      if (g != window_groups_.end() && g->second >= options_.time.max_groups) {
+        ctx.reject("maxGroups", "the window [" + format_iso8601(ps) + ", " + format_iso8601(ps + I) +
+                                    ") already holds maxGroups (" +
+                                    std::to_string(options_.time.max_groups) + ") groups");
+        return StageResult::kDeadLetter;
+      }
+    }
+  }
+  if (k == nullptr) {
+    Key fresh;
+    fresh.id = *id;
+    fresh.fired_end = per_key_ ? kMinTime : clock_.watermark;
+    k = &keys_.emplace(key_buffer_, std::move(fresh)).first->second;
+  }
+  add(*k, ps, record, t);
+
+  // Fired windows still kept for updates ("update"): re-emitted with the reading in them.
+  if (update_ && s_lo + I <= W) {
+    for (TimeMs s = s_lo; s <= s_hi && s + I <= W; s += H) {
+      if (s + I + options_.time.update_for > W) reemit(*k, s);
+    }
+  }
+  WindowClock& clock = clock_of(*k);
+  bool moved = clock.accept(t, now, processing ? 0 : options_.time.allowed_lateness);
+  if (processing) clock.raise(now);
+  if (per_key_) {
+    if (moved || processing) fire_key(*k, clock.watermark);
+  } else {
+    if (open) next_end_ = std::min(next_end_, std::max(s_lo, grid_floor(W - I, H, O) + H) + I);
+    if (clock_.watermark >= next_end_) fire_all();
+  }
+  after_fire(ctx);
+  return StageResult::kConsumed;
+}
+
+void TimeWindow::add(Key& k, TimeMs ps, const Record& r, TimeMs t) {
+  auto it = find_pane(k, ps);
+  const bool created = it == k.panes.end() || it->start != ps;
+  if (created) {
+    if (k.panes.empty()) ++live_keys_;
+    if (tumbling()) ++window_groups_[ps];
+    it = k.panes.insert(it, Pane{ps, group_.new_state(), GroupState()});
+  }
+  it->raw.add(r.doc, t);
+  if (!k.sliding) return;
+  if (ps >= k.ws && ps < k.fe) {
+    // In the front stack: every suffix aggregate from the front up to this pane holds it.
+    if (created) {
+      auto next = std::next(it);
+      it->front = next != k.panes.end() && next->start < k.fe ? next->front.clone() : group_.new_state();
+      it->front.add(r.doc, t);
+    }
+    for (auto p = find_pane(k, k.ws); p != k.panes.end() && p->start <= ps; ++p) {
+      if (created && p == it) continue;
+      p->front.add(r.doc, t);
+    }
+  } else if (ps >= k.fe && ps < k.we) {
+    k.back.add(r.doc, t);
+  }
+}
+
+GroupState TimeWindow::slide(Key& k, TimeMs s, TimeMs e) {
+  if (!k.sliding) {
+    k.sliding = true;
+    k.ws = k.fe = k.we = s;
+    k.back = group_.new_state();
+  }
+  if (s > k.ws) {
+    // Panes before s leave: the front stack's first, or everything after a flip.
+    for (auto p = find_pane(k, k.ws); p != k.panes.end() && p->start < std::min(s, k.fe); ++p) {
+      p->front = GroupState();
+    }
+    if (s > k.fe) {
+      for (auto p = find_pane(k, k.fe); p != k.panes.end() && p->start < s; ++p) p->front = GroupState();
+      // Flip: the back panes still in the window become the front stack, each holding the
+      // merge of itself and the later ones.
+      auto first = find_pane(k, s);
+      auto last = find_pane(k, k.we);
+      const GroupState* later = nullptr;
+      for (auto p = last; p != first;) {
+        --p;
+        p->front = p->raw.clone();
+        if (later != nullptr) p->front.merge(*later);
+        later = &p->front;
+      }
+      k.fe = std::max(k.we, s);
+      k.we = k.fe;
+      k.back = group_.new_state();
+    }
+    k.ws = s;
+  }
+  if (e > k.we) {
+    for (auto p = find_pane(k, k.we); p != k.panes.end() && p->start < e; ++p) k.back.merge(p->raw);
+    k.we = e;
+  }
+  auto first = find_pane(k, k.ws);
+  if (first != k.panes.end() && first->start < k.fe) {
+    GroupState result = first->front.clone();
+    result.merge(k.back);
+    return result;
+  }
+  return k.back.clone();
+}
+
+void TimeWindow::fire_key(Key& k, TimeMs upto) {
+  const TimeMs I = options_.interval;
+  for (;;) {
+    TimeMs s = next_window(k, k.fired_end);
+    if (s == kMaxTime || s + I > upto) break;
+    PendingOutput p;
+    p.start = s;
+    p.end = s + I;
+    p.id = k.id;
+    if (tumbling()) {
+      auto pane = find_pane(k, s);
+      if (update_) {
+        p.state = pane->raw.clone();
+      } else {
+        p.state = std::move(pane->raw);
+        erase_pane(k, pane);
+      }
+    } else {
+      p.state = slide(k, s, s + I);
+    }
+    if (update_) k.revisions[s] = 0;
+    batch_.push_back(std::move(p));
+    k.fired_end = s + I;
+  }
+  k.fired_end = std::max(k.fired_end, upto);
+  prune(k, upto);
+}
+
+void TimeWindow::reemit(Key& k, TimeMs s) {
+  const TimeMs e = s + options_.interval;
+  PendingOutput p;
+  p.start = s;
+  p.end = e;
+  p.id = k.id;
+  p.state = group_.new_state();
+  for (auto it = find_pane(k, s); it != k.panes.end() && it->start < e; ++it) p.state.merge(it->raw);
+  auto [r, inserted] = k.revisions.emplace(s, 0);
+  if (!inserted) ++r->second;
+  p.revision = r->second;
+  batch_.push_back(std::move(p));
+}
+
+void TimeWindow::erase_pane(Key& k, std::deque<Pane>::iterator it) {
+  if (tumbling()) {
+    auto g = window_groups_.find(it->start);
+    if (g != window_groups_.end() && --g->second == 0) window_groups_.erase(g);
+  }
+  k.panes.erase(it);
+  if (k.panes.empty()) --live_keys_;
+}
+
+void TimeWindow::prune(Key& k, TimeMs watermark) {
+  const TimeMs I = options_.interval, H = options_.hop, O = options_.offset;
+  // A pane is needed while a window holding it has not fired, or (update) is still kept.
+  const TimeMs keep_for = update_ ? options_.time.update_for : 0;
+  while (!k.panes.empty()) {
+    const Pane& p = k.panes.front();
+    // Erasing a pane of the sliding aggregation is safe here: no window to come holds it.
+    if (grid_floor(p.start, H, O) + I + keep_for > watermark) break;
+    erase_pane(k, k.panes.begin());
+  }
+  if (k.sliding && k.panes.empty()) {
+    k.sliding = false;
+    k.back = GroupState();
+  }
+  while (!k.revisions.empty() && k.revisions.begin()->first + I + keep_for <= watermark) {
+    k.revisions.erase(k.revisions.begin());
+  }
+}
+
+void TimeWindow::fire_all() {
+  const TimeMs W = clock_.watermark;
+  const TimeMs I = options_.interval;
+  next_end_ = kMaxTime;
+  for (auto it = keys_.begin(); it != keys_.end();) {
+    Key& k = it->second;
+    fire_key(k, W);
+    if (k.panes.empty() && k.revisions.empty()) {
+      it = keys_.erase(it);
+      continue;
+    }
+    TimeMs s = next_window(k, k.fired_end);
+    if (s != kMaxTime) next_end_ = std::min(next_end_, s + I);
+    ++it;
+  }
+  out_.add_batch(batch_);
+}
+
+void TimeWindow::after_fire(StageContext& ctx) {
+  if (!batch_.empty()) out_.add_batch(batch_);
+  out_.emit(ctx, false);
+}
+
+void TimeWindow::on_tick(StageContext& ctx) {
+  const TimeMs now = ctx.now();
+  const TimeMs I = options_.interval, H = options_.hop, O = options_.offset;
+  const bool processing = options_.time.boundary == TimeBoundary::kProcessingTime;
+  const TimeMs idle = options_.time.idle_timeout;
+  if (!per_key_) {
+    if (processing) clock_.raise(now);
+    if (idle > 0 && next_end_ != kMaxTime && now - clock_.last_input >= idle) {
+      clock_.raise(grid_floor(clock_.max_event_time, H, O) + I);
+    }
+    if (clock_.watermark >= next_end_) fire_all();
+  } else {
+    const bool sweep = now - last_sweep_ >= kSweepEvery;
+    if (sweep) last_sweep_ = now;
+    for (auto it = keys_.begin(); it != keys_.end();) {
+      Key& k = it->second;
+      if (processing) k.clock.raise(now);
+      if (idle > 0 && !k.panes.empty() && now - k.clock.last_input >= idle) {
+        k.clock.raise(grid_floor(k.clock.max_event_time, H, O) + I);
+      }
+      if (processing || (idle > 0 && !k.panes.empty())) fire_key(k, k.clock.watermark);
+      if (sweep && k.panes.empty() && k.revisions.empty() &&
+          now - k.clock.last_input >= std::max(kKeyExpiry, idle)) {
+        it = keys_.erase(it);
+        continue;
+      }
+      ++it;
+    }
+  }
+  after_fire(ctx);
+}
+
+void TimeWindow::flush(StageContext& ctx) {
+  const TimeMs I = options_.interval, H = options_.hop, O = options_.offset;
+  if (!per_key_) {
+    if (next_end_ != kMaxTime) {
+      clock_.raise(grid_floor(clock_.max_event_time, H, O) + I);
+      fire_all();
+    }
+  } else {
+    for (auto& [key, k] : keys_) {
+      if (k.panes.empty()) continue;
+      k.clock.raise(grid_floor(k.clock.max_event_time, H, O) + I);
+      fire_key(k, k.clock.watermark);
+    }
+  }
+  if (!batch_.empty()) out_.add_batch(batch_);
+  out_.emit(ctx, true);
+}
+
+size_t TimeWindow::groups() const noexcept {
+  if (!tumbling()) return live_keys_;
+  size_t n = 0;
+  for (const auto& [start, count] : window_groups_) n += count;
+  return n;
+}
+
+size_t TimeWindow::memory_bytes() const noexcept {
+  size_t n = out_.memory_bytes();
+  for (const auto& [key, k] : keys_) {
+    n += sizeof(Key) + key.capacity() + 64;  // the node, its key text and the bucket
+    for (const auto& p : k.panes) {
+      n += sizeof(Pane);
+      if (p.raw.valid()) n += p.raw.memory_bytes();
+      if (p.front.valid()) n += p.front.memory_bytes();
+    }
+    if (k.back.valid()) n += k.back.memory_bytes();
+    n += k.revisions.size() * 48;
+  }
+  return n;
+}
+
+}  // namespace weir::pipeline

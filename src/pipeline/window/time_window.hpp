@@ -1,0 +1,107 @@
+// The engine of $tumblingWindow and $hoppingWindow: windows of a fixed length on a grid,
+// per group, in panes.
+//
+// A hopping window of length I every H is cut into panes of gcd(I, H); a reading updates
+// exactly one pane, whatever I / H is. The result of a window is the merge of its panes,
+// kept up to date with the two-stacks sliding aggregation: panes enter a "back" aggregate as
+// the window moves over them, and leave through a "front" stack of suffix aggregates built
+// once every I / H hops, so each window costs a constant number of merges on average (a
+// 1-hour window sliding every second does not merge 3,600 panes per result). A tumbling
+// window is the case H = I: one pane per window, and the pane is the result.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "pipeline/stage_factory.hpp"
+#include "pipeline/window/group_spec.hpp"
+#include "pipeline/window/window_options.hpp"
+#include "weir/operator.hpp"
+
+namespace weir::pipeline {
+
+struct TimeWindowOptions {
+  TimeMs interval = 0;
+  TimeMs hop = 0;  // == interval: tumbling
+  TimeMs offset = 0;
+  WindowTimeOptions time;
+};
+
+class TimeWindow final : public Operator {
+ public:
+  TimeWindow(TimeWindowOptions options, GroupSpec group, std::string pipeline);
+
+  StageResult process(Record& record, StageContext& ctx) override;
+  void on_tick(StageContext& ctx) override;
+  void flush(StageContext& ctx) override;
+
+  // The latest window start at or before t (for a tumbling window: the window holding t).
+  TimeMs window_start(TimeMs t) const noexcept { return grid_floor(t, options_.hop, options_.offset); }
+  TimeMs pane_size() const noexcept { return pane_; }
+  // Groups with data, and the bytes their state takes (panes, aggregates, waiting results).
+  size_t groups() const noexcept;
+  size_t memory_bytes() const noexcept;
+  // Results of fired windows waiting for the output.
+  size_t pending_outputs() const noexcept { return out_.size(); }
+
+ private:
+  struct Pane {
+    TimeMs start = 0;
+    GroupState raw;    // the pane's own readings
+    GroupState front;  // in the front stack: the merge of this pane and the later front panes
+  };
+  struct Key {
+    Value id;
+    std::deque<Pane> panes;  // by start
+    TimeMs fired_end = kMinTime;  // every window ending at or before this has fired
+    // The sliding aggregation (hopping): panes starting in [ws, fe) are the front stack,
+    // those in [fe, we) are merged into `back`. ws is the start of the last window queried.
+    bool sliding = false;
+    TimeMs ws = 0, fe = 0, we = 0;
+    GroupState back;
+    std::map<TimeMs, int64_t> revisions;  // late "update": last revision per fired window start
+    WindowClock clock;                    // watermark "perKey"
+  };
+
+  bool tumbling() const noexcept { return options_.hop == options_.interval; }
+  WindowClock& clock_of(Key& k) noexcept { return per_key_ ? k.clock : clock_; }
+  std::deque<Pane>::iterator find_pane(Key& k, TimeMs start);
+  // Adds the reading at t (pane ps) to the key's panes and aggregates.
+  void add(Key& k, TimeMs ps, const Record& r, TimeMs t);
+  // The start of the first window ending after `after` that holds one of the key's panes.
+  TimeMs next_window(const Key& k, TimeMs after) const;
+  // Fires the key's windows ending at or before `upto` into batch_.
+  void fire_key(Key& k, TimeMs upto);
+  // Moves the sliding aggregation to the window [s, e) and returns its result.
+  GroupState slide(Key& k, TimeMs s, TimeMs e);
+  // A fired window's result recomputed from its panes (late "update").
+  void reemit(Key& k, TimeMs s);
+  // Drops panes no window still needs.
+  void prune(Key& k, TimeMs watermark);
+  void erase_pane(Key& k, std::deque<Pane>::iterator it);
+  // Pipeline watermark: fires every key's windows up to the watermark.
+  void fire_all();
+  void after_fire(StageContext& ctx);
+
+  const TimeWindowOptions options_;
+  const GroupSpec group_;
+  const std::string pipeline_;
+  const TimeMs pane_;  // gcd(interval, hop)
+  const bool per_key_;
+  const bool update_;
+  std::unordered_map<std::string, Key> keys_;  // by the JSON text of _id
+  WindowClock clock_;              // watermark "pipeline"
+  TimeMs next_end_ = kMaxTime;     // pipeline: the earliest end of a window not fired yet
+  std::map<TimeMs, size_t> window_groups_;  // tumbling: groups per window (maxGroups)
+  size_t live_keys_ = 0;                    // keys holding panes
+  OutputQueue out_;
+  std::vector<PendingOutput> batch_;
+  std::string key_buffer_;
+  TimeMs last_sweep_ = kMinTime;
+};
+
+}  // namespace weir::pipeline

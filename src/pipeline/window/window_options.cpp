@@ -1,0 +1,109 @@
+#include "pipeline/window/window_options.hpp"
+
+#include <algorithm>
+
+namespace weir::pipeline {
+
+namespace {
+
+// Closed windows' results held back while the output is congested: past this many they
+// are emitted anyway and the output router's backlog limit (drop-oldest, counted) applies,
+// so a sink that stays down cannot make fired windows pile up without bound.
+constexpr size_t kMaxHeldGroups = 100000;
+
+}  // namespace
+
+WindowTimeOptions parse_window_time(const config::Node& spec, TimeMs default_update_for) {
+  WindowTimeOptions o;
+  o.update_for = default_update_for;
+  if (auto n = spec.get("boundary")) {
+    o.boundary = n->as_enum({"eventTime", "processingTime"}) == "eventTime" ? TimeBoundary::kEventTime
+                                                                           : TimeBoundary::kProcessingTime;
+  }
+  if (auto n = spec.get("watermark")) {
+    o.watermark = n->as_enum({"pipeline", "perKey"}) == "pipeline" ? WatermarkScope::kPipeline
+                                                                   : WatermarkScope::kPerKey;
+  }
+  if (auto n = spec.get("late")) {
+    o.late = n->as_enum({"dlq", "update"}) == "dlq" ? LatePolicy::kDeadLetter : LatePolicy::kUpdate;
+  }
+  if (auto n = spec.get("allowedLateness")) o.allowed_lateness = n->as_duration(true);
+  if (auto n = spec.get("idleTimeout")) o.idle_timeout = n->as_duration();
+  if (auto n = spec.get("updateFor")) {
+    if (o.late != LatePolicy::kUpdate) n->fail("no updateFor unless \"late\" is \"update\"");
+    o.update_for = n->as_duration();
+  }
+  if (auto n = spec.get("maxFutureSkew")) o.max_future_skew = n->as_duration(true);
+  if (auto n = spec.get("maxGroups")) o.max_groups = static_cast<size_t>(n->as_int(1, INT64_C(1) << 40));
+  if (o.boundary == TimeBoundary::kProcessingTime) {
+    // Arrival time is never late and never in the future.
+    for (const char* k : {"allowedLateness", "maxFutureSkew"}) {
+      if (auto n = spec.get(k)) n->fail(std::string("no \"") + k + "\" with \"boundary\": \"processingTime\"");
+    }
+  }
+  return o;
+}
+
+GroupSpec parse_window_group(const config::Node& spec) {
+  config::Node inner = spec.at("pipeline");
+  inner.expect_array(true);
+  if (inner.size() != 1) inner.fail("exactly one stage: [{\"$group\": {...}}]");
+  config::Node stage = inner.at(size_t{0});
+  std::string key = stage.single_operator_key("stage");
+  if (key != "$group") stage.fail("a $group stage");
+  return GroupSpec::compile(stage.at("$group"));
+}
+
+void OutputQueue::add_batch(std::vector<PendingOutput>& batch) {
+  std::sort(batch.begin(), batch.end(), [](const PendingOutput& a, const PendingOutput& b) {
+    if (a.end != b.end) return a.end < b.end;
+    if (a.start != b.start) return a.start < b.start;
+    int c = compare(a.id, b.id);
+    if (c != 0) return c < 0;
+    return a.partition < b.partition;
+  });
+  for (auto& p : batch) queue_.push_back(std::move(p));
+  batch.clear();
+}
+
+void OutputQueue::emit(StageContext& ctx, bool force) {
+  while (!queue_.empty()) {
+    if (!force && queue_.size() <= kMaxHeldGroups && ctx.congested()) return;
+    PendingOutput p = std::move(queue_.front());
+    queue_.pop_front();
+    emit_one(p, ctx);
+  }
+}
+
+void OutputQueue::emit_one(PendingOutput& p, StageContext& ctx) {
+  if (p.start != meta_start_ || p.end != meta_end_ || p.revision != meta_revision_) {
+    Value bounds = Value::object();
+    bounds.reserve(3);
+    bounds.set("start", Value(format_iso8601(p.start)));
+    bounds.set("end", Value(format_iso8601(p.end)));
+    if (with_revision_) bounds.set("revision", Value(p.revision));
+    meta_ = Value::object();
+    meta_.set("window", std::move(bounds));
+    meta_start_ = p.start;
+    meta_end_ = p.end;
+    meta_revision_ = p.revision;
+  }
+  const auto& accs = group_.accumulators();
+  Record out;
+  out.doc = Value::object();
+  out.doc.reserve(accs.size() + 2);
+  out.doc.set("_id", std::move(p.id));
+  for (size_t i = 0; i < accs.size(); ++i) out.doc.set(accs[i].output(), p.state.result(i));
+  out.doc.set("_stream_meta", meta_);
+  out.event_time = p.end - 1;
+  out.processing_time = ctx.now();
+  ctx.forward(std::move(out));
+}
+
+size_t OutputQueue::memory_bytes() const noexcept {
+  size_t n = 0;
+  for (const auto& p : queue_) n += sizeof(PendingOutput) + p.state.memory_bytes();
+  return n;
+}
+
+}  // namespace weir::pipeline

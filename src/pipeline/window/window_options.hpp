@@ -1,0 +1,121 @@
+// What the three window stages share: time options (boundary, watermark, lateness, late
+// policy, future skew, group cap), the watermark of the stage or of one key, and the queue
+// of results waiting for the output.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "config/node.hpp"
+#include "pipeline/window/group_spec.hpp"
+#include "weir/component.hpp"
+#include "weir/operator.hpp"
+
+namespace weir::pipeline {
+
+enum class TimeBoundary : uint8_t { kEventTime, kProcessingTime };
+enum class WatermarkScope : uint8_t { kPipeline, kPerKey };
+enum class LatePolicy : uint8_t { kDeadLetter, kUpdate };
+
+inline constexpr size_t kDefaultMaxGroups = 1000000;
+
+struct WindowTimeOptions {
+  TimeBoundary boundary = TimeBoundary::kEventTime;
+  WatermarkScope watermark = WatermarkScope::kPipeline;
+  LatePolicy late = LatePolicy::kDeadLetter;
+  TimeMs allowed_lateness = 0;
+  TimeMs idle_timeout = 0;  // 0: none
+  TimeMs update_for = 0;    // how long a fired window takes late updates ("update" only)
+  TimeMs max_future_skew = kMaxTime;  // $source applies its own (5 minutes) before any stage
+  size_t max_groups = kDefaultMaxGroups;
+};
+
+// The option rows every window stage has besides its own (interval, gap, ...).
+#define WEIR_WINDOW_TIME_OPTIONS                                                                          \
+  {"boundary", OptionType::kString, false, "eventTime",                                                 \
+   "\"eventTime\" (the reading's time field) or \"processingTime\" (time of arrival)"},                   \
+      {"allowedLateness", OptionType::kDuration, false, "0",                                            \
+       "how far the watermark trails the highest event time"},                                           \
+      {"watermark", OptionType::kString, false, "pipeline",                                             \
+       "\"pipeline\" (one watermark) or \"perKey\" (one per group key, for devices with skewed clocks)"}, \
+      {"idleTimeout", OptionType::kDuration, false, "none",                                             \
+       "fire open windows when no reading arrived for this long (processing time)"},                    \
+      {"late", OptionType::kString, false, "dlq",                                                       \
+       "readings for fired windows: \"dlq\" (dead-letter topic) or \"update\" (re-emit, revision + 1)"},  \
+      {"updateFor", OptionType::kDuration, false, "the interval (sessions: the gap)",                   \
+       "with late \"update\": how long after its end (watermark time) a fired window takes updates"},     \
+      {"maxFutureSkew", OptionType::kDuration, false, "none (the $source's 5 minutes apply)",           \
+       "readings further ahead of processing time go to the dead-letter topic (reason \"future\")"},     \
+      {"maxGroups", OptionType::kInteger, false, "1000000",                                             \
+       "groups a window holds at most; new groups past it go to the dead-letter topic (\"maxGroups\")"}
+
+// Reads the options above from a stage's spec (its option table already checked).
+WindowTimeOptions parse_window_time(const config::Node& spec, TimeMs default_update_for);
+
+// The window's inner pipeline: exactly [{"$group": {...}}].
+GroupSpec parse_window_group(const config::Node& spec);
+
+// Event time, watermark and last input of the stage, or of one key with "perKey".
+struct WindowClock {
+  TimeMs max_event_time = kMinTime;
+  TimeMs watermark = kMinTime;
+  TimeMs last_input = kMinTime;  // processing time of the last accepted reading
+  // Raises the watermark after a reading at t was accepted; true when it moved.
+  bool accept(TimeMs t, TimeMs now, TimeMs allowed_lateness) {
+    last_input = now;
+    if (t > max_event_time) max_event_time = t;
+    TimeMs wm = t - allowed_lateness;
+    if (wm > watermark) {
+      watermark = wm;
+      return true;
+    }
+    return false;
+  }
+  void raise(TimeMs wm) {
+    if (wm > watermark) watermark = wm;
+  }
+};
+
+// One result waiting to be emitted: a group of a fired window.
+struct PendingOutput {
+  TimeMs start = 0;
+  TimeMs end = 0;
+  int64_t revision = 0;
+  Value id;
+  std::string partition;  // sessions: the partition key (JSON), a tie-break of the order
+  GroupState state;
+};
+
+// Results of fired windows, emitted in order as the output accepts them. A batch that fired
+// together is sorted by end, start, _id, partition before it joins the queue.
+class OutputQueue {
+ public:
+  OutputQueue(const GroupSpec& group, bool with_revision)
+      : group_(group), with_revision_(with_revision) {}
+  void add_batch(std::vector<PendingOutput>& batch);
+  // Emits while the output is not congested (all when force, or when more than
+  // kMaxHeldGroups wait: the output router's own backlog limit applies then).
+  void emit(StageContext& ctx, bool force);
+  bool empty() const noexcept { return queue_.empty(); }
+  size_t size() const noexcept { return queue_.size(); }
+  size_t memory_bytes() const noexcept;
+
+ private:
+  void emit_one(PendingOutput& p, StageContext& ctx);
+  const GroupSpec& group_;
+  const bool with_revision_;
+  std::deque<PendingOutput> queue_;
+  TimeMs meta_start_ = kMinTime;  // the window of the last formatted _stream_meta
+  TimeMs meta_end_ = kMinTime;
+  int64_t meta_revision_ = -1;
+  Value meta_;
+};
+
+// floor(t) on a grid of `step` aligned at `offset`.
+inline TimeMs grid_floor(TimeMs t, TimeMs step, TimeMs offset) {
+  return floor_div(t - offset, step) * step + offset;
+}
+
+}  // namespace weir::pipeline
