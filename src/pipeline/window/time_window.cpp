@@ -21,9 +21,25 @@ TimeWindow::TimeWindow(TimeWindowOptions options, GroupSpec group, std::string p
       update_(options.time.late == LatePolicy::kUpdate),
       out_(group_, options.time.late == LatePolicy::kUpdate) {}
 
-std::deque<TimeWindow::Pane>::iterator TimeWindow::find_pane(Key& k, TimeMs start) {
+TimeWindow::PaneList::iterator TimeWindow::find_pane(Key& k, TimeMs start) {
   return std::lower_bound(k.panes.begin(), k.panes.end(), start,
                           [](const Pane& p, TimeMs s) { return p.start < s; });
+}
+
+void TimeWindow::PaneList::erase(iterator it) {
+  if (it != begin()) {
+    v_.erase(it);
+    return;
+  }
+  *it = Pane();  // frees its states now
+  ++head_;
+  if (head_ == v_.size()) {
+    v_.clear();
+    head_ = 0;
+  } else if (head_ >= 16 && head_ * 2 >= v_.size()) {
+    v_.erase(v_.begin(), begin());
+    head_ = 0;
+  }
 }
 
 TimeMs TimeWindow::next_window(const Key& k, TimeMs after) const {
@@ -143,14 +159,17 @@ void TimeWindow::add(Key& k, TimeMs ps, const Record& r, TimeMs t) {
   if (!k.sliding) return;
   if (ps >= k.ws && ps < k.fe) {
     // In the front stack: every suffix aggregate from the front up to this pane holds it.
-    if (created) {
-      auto next = std::next(it);
-      it->front = next != k.panes.end() && next->start < k.fe ? next->front.clone() : group_.new_state();
-      it->front.add(r.doc, t);
-    }
-    for (auto p = find_pane(k, k.ws); p != k.panes.end() && p->start <= ps; ++p) {
-      if (created && p == it) continue;
-      p->front.add(r.doc, t);
+    auto next = std::next(it);
+    const bool next_in_front = next != k.panes.end() && next->start < k.fe;
+    if (update_) {
+      if (created) {
+        it->front = next_in_front ? next->front.clone() : group_.new_state();
+      }
+      for (auto p = find_pane(k, k.ws); p != next; ++p) p->front.add(r.doc, t);
+    } else {
+      // Without late updates a front pane's own state is its suffix aggregate.
+      if (created && next_in_front) it->raw.merge(next->raw);
+      for (auto p = find_pane(k, k.ws); p != it; ++p) p->raw.add(r.doc, t);
     }
   } else if (ps >= k.fe && ps < k.we) {
     k.back.add(r.doc, t);
@@ -164,22 +183,25 @@ GroupState TimeWindow::slide(Key& k, TimeMs s, TimeMs e) {
     k.back = group_.new_state();
   }
   if (s > k.ws) {
-    // Panes before s leave: the front stack's first, or everything after a flip.
-    for (auto p = find_pane(k, k.ws); p != k.panes.end() && p->start < std::min(s, k.fe); ++p) {
-      p->front = GroupState();
+    // Panes before s leave: the front stack's first, or everything after a flip. Without
+    // late updates their states are dropped by prune(); with them the raw pane stays.
+    if (update_) {
+      for (auto p = find_pane(k, k.ws); p != k.panes.end() && p->start < std::min(s, k.fe); ++p) {
+        p->front = GroupState();
+      }
     }
     if (s > k.fe) {
-      for (auto p = find_pane(k, k.fe); p != k.panes.end() && p->start < s; ++p) p->front = GroupState();
       // Flip: the back panes still in the window become the front stack, each holding the
-      // merge of itself and the later ones.
+      // merge of itself and the later ones (in place when no late update needs the pane).
       auto first = find_pane(k, s);
       auto last = find_pane(k, k.we);
       const GroupState* later = nullptr;
       for (auto p = last; p != first;) {
         --p;
-        p->front = p->raw.clone();
-        if (later != nullptr) p->front.merge(*later);
-        later = &p->front;
+        GroupState& f = front_state(*p);
+        if (update_) f = p->raw.clone();
+        if (later != nullptr) f.merge(*later);
+        later = &f;
       }
       k.fe = std::max(k.we, s);
       k.we = k.fe;
@@ -193,7 +215,7 @@ GroupState TimeWindow::slide(Key& k, TimeMs s, TimeMs e) {
   }
   auto first = find_pane(k, k.ws);
   if (first != k.panes.end() && first->start < k.fe) {
-    GroupState result = first->front.clone();
+    GroupState result = front_state(*first).clone();
     result.merge(k.back);
     return result;
   }
@@ -242,7 +264,7 @@ void TimeWindow::reemit(Key& k, TimeMs s) {
   batch_.push_back(std::move(p));
 }
 
-void TimeWindow::erase_pane(Key& k, std::deque<Pane>::iterator it) {
+void TimeWindow::erase_pane(Key& k, PaneList::iterator it) {
   if (tumbling()) {
     auto g = window_groups_.find(it->start);
     if (g != window_groups_.end() && --g->second == 0) window_groups_.erase(g);
