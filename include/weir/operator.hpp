@@ -38,6 +38,13 @@ class StageContext {
   virtual bool congested() const { return false; }
 };
 
+// What a stateful stage holds: groups (per window, pane or session) and the bytes of their
+// state, accumulators' heap memory and results waiting for the output included.
+struct OperatorStats {
+  uint64_t groups = 0;
+  uint64_t state_bytes = 0;
+};
+
 class Operator {
  public:
   virtual ~Operator() = default;
@@ -47,6 +54,8 @@ class Operator {
   virtual void on_tick(StageContext& ctx) { (void)ctx; }
   // End of input (replay, shutdown of a finite source): emit what is pending.
   virtual void flush(StageContext& ctx) { (void)ctx; }
+  // Held state, for the stats line and metrics (walks the state: not for the data path).
+  virtual OperatorStats stats() const { return {}; }
   // State for checkpoints. Stateless stages keep the defaults.
   virtual void save(StateWriter& out) const { (void)out; }
   virtual void load(StateReader& in) { (void)in; }

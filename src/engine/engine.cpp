@@ -266,6 +266,8 @@ std::string Engine::stats_line() const {
          " filtered=" + std::to_string(c.filtered) + " out=" + std::to_string(c.outputs) +
          " dlq=" + std::to_string(c.dead_letter_total());
     for (const auto& [reason, n] : c.dead_letters) s += " " + reason + "=" + std::to_string(n);
+    OperatorStats st = p->state_stats();
+    s += " groups=" + std::to_string(st.groups) + " state_kib=" + std::to_string(st.state_bytes / 1024);
   }
   auto sc = router_.counters();
   s += " | sinks: sent=" + std::to_string(sc.sent) + " retried=" + std::to_string(sc.retried) +

@@ -72,6 +72,16 @@ void PipelineRunner::emit(const Record& record) {
   router_.send(emit_connection_, std::move(out), clock_.now());
 }
 
+OperatorStats PipelineRunner::state_stats() const {
+  OperatorStats total;
+  for (const auto& s : stages_) {
+    OperatorStats st = s->stats();
+    total.groups += st.groups;
+    total.state_bytes += st.state_bytes;
+  }
+  return total;
+}
+
 void PipelineRunner::tick() {
   for (size_t i = 0; i < stages_.size(); ++i) stages_[i]->on_tick(*contexts_[i]);
 }

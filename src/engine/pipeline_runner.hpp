@@ -40,6 +40,8 @@ class PipelineRunner {
   const std::string& name() const noexcept { return name_; }
   const SourceSpec& source() const noexcept { return source_; }
   const PipelineCounters& counters() const noexcept { return counters_; }
+  // Groups and state bytes held by the stages (windows).
+  OperatorStats state_stats() const;
 
   // A decoded reading of origin enters the first stage after $source.
   void push(Record&& record);

@@ -248,6 +248,8 @@ const T& state_as(const std::byte* state) noexcept {
 
 // The largest state_size() of any kind (the scratch state of a self-merge).
 constexpr size_t kMaxStateSize = 40;
+static_assert(sizeof(NumericState) <= kMaxStateSize && sizeof(SetState) <= kMaxStateSize &&
+              sizeof(PushState) <= kMaxStateSize && sizeof(HeldState) <= kMaxStateSize);
 
 // Approximate heap memory of a Value beyond sizeof(Value).
 size_t string_heap_bytes(const std::string& s) noexcept {

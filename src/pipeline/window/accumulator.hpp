@@ -54,6 +54,9 @@ class Accumulator {
   // dst := the state of dst's readings and src's readings together (both states of this
   // accumulator). For readings of distinct event times the result is what adding them all
   // to one state gives; readings of equal time count as if dst's had arrived first.
+  // (Values equal under compare() but of different types, 1 and 1.0: $min, $max and
+  // $addToSet keep the one of the earliest event time, so add() and merge() agree.)
+  // dst may be src (the readings then count twice).
   void merge(std::byte* dst, const std::byte* src) const;
   // The result as MongoDB would give it.
   Value result(const std::byte* state) const;

@@ -32,6 +32,7 @@ class SessionWindow final : public Operator {
   StageResult process(Record& record, StageContext& ctx) override;
   void on_tick(StageContext& ctx) override;
   void flush(StageContext& ctx) override;
+  OperatorStats stats() const override { return {groups(), memory_bytes()}; }
 
   // Group states held by open (and, with late "update", kept) sessions.
   size_t groups() const noexcept { return live_groups_; }

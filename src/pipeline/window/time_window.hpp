@@ -37,6 +37,7 @@ class TimeWindow final : public Operator {
   StageResult process(Record& record, StageContext& ctx) override;
   void on_tick(StageContext& ctx) override;
   void flush(StageContext& ctx) override;
+  OperatorStats stats() const override { return {groups(), memory_bytes()}; }
 
   // The latest window start at or before t (for a tumbling window: the window holding t).
   TimeMs window_start(TimeMs t) const noexcept { return grid_floor(t, options_.hop, options_.offset); }
