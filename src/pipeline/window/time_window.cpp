@@ -310,6 +310,17 @@ void TimeWindow::fire_all() {
   out_.add_batch(batch_);
 }
 
+void TimeWindow::advance_to(TimeMs watermark, StageContext& ctx, bool force) {
+  // One window end at a time: a 1-hour window sliding every second has 3,600 windows to
+  // fire per group at the end of the input, which should not wait all at once.
+  while (next_end_ <= watermark) {
+    clock_.raise(next_end_);
+    fire_all();
+    out_.emit(ctx, force);
+  }
+  clock_.raise(watermark);
+}
+
 void TimeWindow::after_fire(StageContext& ctx) {
   if (!batch_.empty()) out_.add_batch(batch_);
   out_.emit(ctx, false);
@@ -323,7 +334,7 @@ void TimeWindow::on_tick(StageContext& ctx) {
   if (!per_key_) {
     if (processing) clock_.raise(now);
     if (idle > 0 && next_end_ != kMaxTime && now - clock_.last_input >= idle) {
-      clock_.raise(grid_floor(clock_.max_event_time, H, O) + I);
+      advance_to(grid_floor(clock_.max_event_time, H, O) + I, ctx, false);
     }
     if (clock_.watermark >= next_end_) fire_all();
   } else {
@@ -350,15 +361,14 @@ void TimeWindow::on_tick(StageContext& ctx) {
 void TimeWindow::flush(StageContext& ctx) {
   const TimeMs I = options_.interval, H = options_.hop, O = options_.offset;
   if (!per_key_) {
-    if (next_end_ != kMaxTime) {
-      clock_.raise(grid_floor(clock_.max_event_time, H, O) + I);
-      fire_all();
-    }
+    if (next_end_ != kMaxTime) advance_to(grid_floor(clock_.max_event_time, H, O) + I, ctx, true);
   } else {
     for (auto& [key, k] : keys_) {
       if (k.panes.empty()) continue;
       k.clock.raise(grid_floor(k.clock.max_event_time, H, O) + I);
       fire_key(k, k.clock.watermark);
+      if (!batch_.empty()) out_.add_batch(batch_);
+      out_.emit(ctx, true);
     }
   }
   if (!batch_.empty()) out_.add_batch(batch_);

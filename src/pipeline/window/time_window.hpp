@@ -107,6 +107,8 @@ class TimeWindow final : public Operator {
   void erase_pane(Key& k, PaneList::iterator it);
   // Pipeline watermark: fires every key's windows up to the watermark.
   void fire_all();
+  // Pipeline watermark: raises it to `watermark`, firing and emitting window by window.
+  void advance_to(TimeMs watermark, StageContext& ctx, bool force);
   void after_fire(StageContext& ctx);
 
   const TimeWindowOptions options_;
