@@ -79,7 +79,7 @@ StageResult TimeWindow::process(Record& record, StageContext& ctx) {
   auto kit = keys_.find(key_buffer_);
   Key* k = kit == keys_.end() ? nullptr : &kit->second;
   if (processing && per_key_ && k != nullptr) {
-    k->clock.raise(now);
+    k->clock->raise(now);
     fire_key(*k, now);
     out_.add_batch(batch_);
   }
@@ -124,6 +124,7 @@ StageResult TimeWindow::process(Record& record, StageContext& ctx) {
     Key fresh;
     fresh.id = *id;
     fresh.fired_end = per_key_ ? kMinTime : clock_.watermark;
+    if (per_key_) fresh.clock = std::make_unique<WindowClock>();
     k = &keys_.emplace(key_buffer_, std::move(fresh)).first->second;
   }
   add(*k, ps, record, t);
@@ -153,73 +154,71 @@ void TimeWindow::add(Key& k, TimeMs ps, const Record& r, TimeMs t) {
   if (created) {
     if (k.panes.empty()) ++live_keys_;
     if (tumbling()) ++window_groups_[ps];
-    it = k.panes.insert(it, Pane{ps, group_.new_state(), GroupState()});
+    it = k.panes.insert(it, Pane{ps, group_.new_state()});
   }
   it->raw.add(r.doc, t);
   if (!k.sliding) return;
-  if (ps >= k.ws && ps < k.fe) {
+  Sliding& w = *k.sliding;
+  if (ps >= w.ws && ps < w.fe) {
     // In the front stack: every suffix aggregate from the front up to this pane holds it.
     auto next = std::next(it);
-    const bool next_in_front = next != k.panes.end() && next->start < k.fe;
+    const bool next_in_front = next != k.panes.end() && next->start < w.fe;
     if (update_) {
-      if (created) {
-        it->front = next_in_front ? next->front.clone() : group_.new_state();
+      if (created) w.front[ps] = next_in_front ? w.front[next->start].clone() : group_.new_state();
+      for (auto f = w.front.lower_bound(w.ws); f != w.front.end() && f->first <= ps; ++f) {
+        f->second.add(r.doc, t);
       }
-      for (auto p = find_pane(k, k.ws); p != next; ++p) p->front.add(r.doc, t);
     } else {
       // Without late updates a front pane's own state is its suffix aggregate.
       if (created && next_in_front) it->raw.merge(next->raw);
-      for (auto p = find_pane(k, k.ws); p != it; ++p) p->raw.add(r.doc, t);
+      for (auto p = find_pane(k, w.ws); p != it; ++p) p->raw.add(r.doc, t);
     }
-  } else if (ps >= k.fe && ps < k.we) {
-    k.back.add(r.doc, t);
+  } else if (ps >= w.fe && ps < w.we) {
+    w.back.add(r.doc, t);
   }
 }
 
 GroupState TimeWindow::slide(Key& k, TimeMs s, TimeMs e) {
   if (!k.sliding) {
-    k.sliding = true;
-    k.ws = k.fe = k.we = s;
-    k.back = group_.new_state();
+    k.sliding = std::make_unique<Sliding>();
+    k.sliding->ws = k.sliding->fe = k.sliding->we = s;
+    k.sliding->back = group_.new_state();
   }
-  if (s > k.ws) {
+  Sliding& w = *k.sliding;
+  if (s > w.ws) {
     // Panes before s leave: the front stack's first, or everything after a flip. Without
     // late updates their states are dropped by prune(); with them the raw pane stays.
-    if (update_) {
-      for (auto p = find_pane(k, k.ws); p != k.panes.end() && p->start < std::min(s, k.fe); ++p) {
-        p->front = GroupState();
-      }
-    }
-    if (s > k.fe) {
+    if (update_) w.front.erase(w.front.begin(), w.front.lower_bound(std::min(s, w.fe)));
+    if (s > w.fe) {
       // Flip: the back panes still in the window become the front stack, each holding the
       // merge of itself and the later ones (in place when no late update needs the pane).
       auto first = find_pane(k, s);
-      auto last = find_pane(k, k.we);
+      auto last = find_pane(k, w.we);
       const GroupState* later = nullptr;
       for (auto p = last; p != first;) {
         --p;
-        GroupState& f = front_state(*p);
+        GroupState& f = front_state(w, *p);
         if (update_) f = p->raw.clone();
         if (later != nullptr) f.merge(*later);
         later = &f;
       }
-      k.fe = std::max(k.we, s);
-      k.we = k.fe;
-      k.back = group_.new_state();
+      w.fe = std::max(w.we, s);
+      w.we = w.fe;
+      w.back = group_.new_state();
     }
-    k.ws = s;
+    w.ws = s;
   }
-  if (e > k.we) {
-    for (auto p = find_pane(k, k.we); p != k.panes.end() && p->start < e; ++p) k.back.merge(p->raw);
-    k.we = e;
+  if (e > w.we) {
+    for (auto p = find_pane(k, w.we); p != k.panes.end() && p->start < e; ++p) w.back.merge(p->raw);
+    w.we = e;
   }
-  auto first = find_pane(k, k.ws);
-  if (first != k.panes.end() && first->start < k.fe) {
-    GroupState result = front_state(*first).clone();
-    result.merge(k.back);
+  auto first = find_pane(k, w.ws);
+  if (first != k.panes.end() && first->start < w.fe) {
+    GroupState result = front_state(w, *first).clone();
+    result.merge(w.back);
     return result;
   }
-  return k.back.clone();
+  return w.back.clone();
 }
 
 void TimeWindow::fire_key(Key& k, TimeMs upto) {
@@ -242,7 +241,10 @@ void TimeWindow::fire_key(Key& k, TimeMs upto) {
     } else {
       p.state = slide(k, s, s + I);
     }
-    if (update_) k.revisions[s] = 0;
+    if (update_) {
+      if (!k.revisions) k.revisions = std::make_unique<Revisions>();
+      (*k.revisions)[s] = 0;
+    }
     batch_.push_back(std::move(p));
     k.fired_end = s + I;
   }
@@ -258,7 +260,8 @@ void TimeWindow::reemit(Key& k, TimeMs s) {
   p.id = k.id;
   p.state = group_.new_state();
   for (auto it = find_pane(k, s); it != k.panes.end() && it->start < e; ++it) p.state.merge(it->raw);
-  auto [r, inserted] = k.revisions.emplace(s, 0);
+  if (!k.revisions) k.revisions = std::make_unique<Revisions>();
+  auto [r, inserted] = k.revisions->emplace(s, 0);
   if (!inserted) ++r->second;
   p.revision = r->second;
   batch_.push_back(std::move(p));
@@ -283,12 +286,12 @@ void TimeWindow::prune(Key& k, TimeMs watermark) {
     if (grid_floor(p.start, H, O) + I + keep_for > watermark) break;
     erase_pane(k, k.panes.begin());
   }
-  if (k.sliding && k.panes.empty()) {
-    k.sliding = false;
-    k.back = GroupState();
-  }
-  while (!k.revisions.empty() && k.revisions.begin()->first + I + keep_for <= watermark) {
-    k.revisions.erase(k.revisions.begin());
+  if (k.sliding && k.panes.empty()) k.sliding.reset();
+  if (k.revisions) {
+    while (!k.revisions->empty() && k.revisions->begin()->first + I + keep_for <= watermark) {
+      k.revisions->erase(k.revisions->begin());
+    }
+    if (k.revisions->empty()) k.revisions.reset();
   }
 }
 
@@ -296,10 +299,11 @@ void TimeWindow::fire_all() {
   const TimeMs W = clock_.watermark;
   const TimeMs I = options_.interval;
   next_end_ = kMaxTime;
+  batch_.reserve(keys_.size());  // at most one window per key, mostly: no doubling copies
   for (auto it = keys_.begin(); it != keys_.end();) {
     Key& k = it->second;
     fire_key(k, W);
-    if (k.panes.empty() && k.revisions.empty()) {
+    if (k.panes.empty() && !k.revisions) {
       it = keys_.erase(it);
       continue;
     }
@@ -342,13 +346,13 @@ void TimeWindow::on_tick(StageContext& ctx) {
     if (sweep) last_sweep_ = now;
     for (auto it = keys_.begin(); it != keys_.end();) {
       Key& k = it->second;
-      if (processing) k.clock.raise(now);
-      if (idle > 0 && !k.panes.empty() && now - k.clock.last_input >= idle) {
-        k.clock.raise(grid_floor(k.clock.max_event_time, H, O) + I);
+      if (processing) k.clock->raise(now);
+      if (idle > 0 && !k.panes.empty() && now - k.clock->last_input >= idle) {
+        k.clock->raise(grid_floor(k.clock->max_event_time, H, O) + I);
       }
-      if (processing || (idle > 0 && !k.panes.empty())) fire_key(k, k.clock.watermark);
-      if (sweep && k.panes.empty() && k.revisions.empty() &&
-          now - k.clock.last_input >= std::max(kKeyExpiry, idle)) {
+      if (processing || (idle > 0 && !k.panes.empty())) fire_key(k, k.clock->watermark);
+      if (sweep && k.panes.empty() && !k.revisions &&
+          now - k.clock->last_input >= std::max(kKeyExpiry, idle)) {
         it = keys_.erase(it);
         continue;
       }
@@ -365,8 +369,8 @@ void TimeWindow::flush(StageContext& ctx) {
   } else {
     for (auto& [key, k] : keys_) {
       if (k.panes.empty()) continue;
-      k.clock.raise(grid_floor(k.clock.max_event_time, H, O) + I);
-      fire_key(k, k.clock.watermark);
+      k.clock->raise(grid_floor(k.clock->max_event_time, H, O) + I);
+      fire_key(k, k.clock->watermark);
       if (!batch_.empty()) out_.add_batch(batch_);
       out_.emit(ctx, true);
     }
@@ -389,10 +393,13 @@ size_t TimeWindow::memory_bytes() const noexcept {
     for (const auto& p : k.panes) {
       n += sizeof(Pane);
       if (p.raw.valid()) n += p.raw.memory_bytes();
-      if (p.front.valid()) n += p.front.memory_bytes();
     }
-    if (k.back.valid()) n += k.back.memory_bytes();
-    n += k.revisions.size() * 48;
+    if (k.sliding && k.sliding->back.valid()) n += k.sliding->back.memory_bytes();
+    if (k.sliding) {
+      for (const auto& [start, f] : k.sliding->front) n += 48 + f.memory_bytes();
+    }
+    if (k.revisions) n += sizeof(Revisions) + k.revisions->size() * 48;
+    if (k.sliding) n += sizeof(Sliding);
   }
   return n;
 }

@@ -51,8 +51,7 @@ class TimeWindow final : public Operator {
  private:
   struct Pane {
     TimeMs start = 0;
-    GroupState raw;    // the pane's own readings (see front_state())
-    GroupState front;  // late "update": in the front stack, the merge of this pane and the later front panes
+    GroupState raw;  // the pane's own readings (see front_state())
   };
   // A key's panes by start: a vector that leaves from the front in amortized O(1) (a deque
   // costs over 500 bytes per key even for the one pane of a tumbling window).
@@ -73,24 +72,32 @@ class TimeWindow final : public Operator {
     std::vector<Pane> v_;
     size_t head_ = 0;  // panes before it have left
   };
+  // The sliding aggregation of a key (hopping): panes starting in [ws, fe) are the front
+  // stack, those in [fe, we) are merged into `back`; ws is the start of the last window queried.
+  struct Sliding {
+    TimeMs ws = 0, fe = 0, we = 0;
+    GroupState back;
+    // Late "update" only: the front stack's suffix aggregates by pane start (the panes keep
+    // their own states for re-emitting fired windows).
+    std::map<TimeMs, GroupState> front;
+  };
+  using Revisions = std::map<TimeMs, int64_t>;  // fired window start -> last revision
+  // One group. What only some windows need is allocated only for them, so a tumbling window
+  // of 100,000 devices pays for none of it.
   struct Key {
     Value id;
     PaneList panes;
-    TimeMs fired_end = kMinTime;  // every window ending at or before this has fired
-    // The sliding aggregation (hopping): panes starting in [ws, fe) are the front stack,
-    // those in [fe, we) are merged into `back`. ws is the start of the last window queried.
-    bool sliding = false;
-    TimeMs ws = 0, fe = 0, we = 0;
-    GroupState back;
-    std::map<TimeMs, int64_t> revisions;  // late "update": last revision per fired window start
-    WindowClock clock;                    // watermark "perKey"
+    TimeMs fired_end = kMinTime;        // every window ending at or before this has fired
+    std::unique_ptr<Sliding> sliding;   // hopping, while the key has panes
+    std::unique_ptr<Revisions> revisions;  // late "update", while fired windows are kept
+    std::unique_ptr<WindowClock> clock;  // watermark "perKey"
   };
 
   bool tumbling() const noexcept { return options_.hop == options_.interval; }
   // A front-stack pane's suffix aggregate. Without late updates nothing reads a pane again
   // once it is in the front stack, so its own state becomes the aggregate (no copy).
-  GroupState& front_state(Pane& p) noexcept { return update_ ? p.front : p.raw; }
-  WindowClock& clock_of(Key& k) noexcept { return per_key_ ? k.clock : clock_; }
+  GroupState& front_state(Sliding& w, Pane& p) { return update_ ? w.front[p.start] : p.raw; }
+  WindowClock& clock_of(Key& k) noexcept { return per_key_ ? *k.clock : clock_; }
   PaneList::iterator find_pane(Key& k, TimeMs start);
   // Adds the reading at t (pane ps) to the key's panes and aggregates.
   void add(Key& k, TimeMs ps, const Record& r, TimeMs t);

@@ -55,6 +55,7 @@ GroupSpec parse_window_group(const config::Node& spec) {
 }
 
 void OutputQueue::add_batch(std::vector<PendingOutput>& batch) {
+  if (batch.empty()) return;
   std::sort(batch.begin(), batch.end(), [](const PendingOutput& a, const PendingOutput& b) {
     if (a.end != b.end) return a.end < b.end;
     if (a.start != b.start) return a.start < b.start;
@@ -62,16 +63,21 @@ void OutputQueue::add_batch(std::vector<PendingOutput>& batch) {
     if (c != 0) return c < 0;
     return a.partition < b.partition;
   });
-  for (auto& p : batch) queue_.push_back(std::move(p));
-  batch.clear();
+  size_ += batch.size();
+  queue_.push_back(Batch{std::move(batch), 0});
+  batch = std::vector<PendingOutput>();
 }
 
 void OutputQueue::emit(StageContext& ctx, bool force) {
   while (!queue_.empty()) {
-    if (!force && queue_.size() <= kMaxHeldGroups && ctx.congested()) return;
-    PendingOutput p = std::move(queue_.front());
+    Batch& b = queue_.front();
+    while (b.next < b.items.size()) {
+      if (!force && size_ <= kMaxHeldGroups && ctx.congested()) return;
+      PendingOutput p = std::move(b.items[b.next++]);
+      --size_;
+      emit_one(p, ctx);
+    }
     queue_.pop_front();
-    emit_one(p, ctx);
   }
 }
 
@@ -102,7 +108,10 @@ void OutputQueue::emit_one(PendingOutput& p, StageContext& ctx) {
 
 size_t OutputQueue::memory_bytes() const noexcept {
   size_t n = 0;
-  for (const auto& p : queue_) n += sizeof(PendingOutput) + p.state.memory_bytes();
+  for (const auto& b : queue_) {
+    n += b.items.capacity() * sizeof(PendingOutput);
+    for (size_t i = b.next; i < b.items.size(); ++i) n += b.items[i].state.memory_bytes();
+  }
   return n;
 }
 

@@ -98,15 +98,22 @@ class OutputQueue {
   // Emits while the output is not congested (all when force, or when more than
   // kMaxHeldGroups wait: the output router's own backlog limit applies then).
   void emit(StageContext& ctx, bool force);
-  bool empty() const noexcept { return queue_.empty(); }
-  size_t size() const noexcept { return queue_.size(); }
+  bool empty() const noexcept { return size_ == 0; }
+  size_t size() const noexcept { return size_; }
   size_t memory_bytes() const noexcept;
 
  private:
   void emit_one(PendingOutput& p, StageContext& ctx);
   const GroupSpec& group_;
   const bool with_revision_;
-  std::deque<PendingOutput> queue_;
+  // Batches as they fired (moved in whole, not copied); each result's state is released as
+  // it is emitted, and a batch once all of it is out.
+  struct Batch {
+    std::vector<PendingOutput> items;
+    size_t next = 0;
+  };
+  std::deque<Batch> queue_;
+  size_t size_ = 0;
   TimeMs meta_start_ = kMinTime;  // the window of the last formatted _stream_meta
   TimeMs meta_end_ = kMinTime;
   int64_t meta_revision_ = -1;
