@@ -42,7 +42,8 @@ std::unique_ptr<Operator> make_session_window(const config::Node& spec, const St
 SessionWindow::SessionWindow(SessionWindowOptions options, GroupSpec group,
                              std::unique_ptr<Expression> partition_by, std::string pipeline)
     : options_(options), group_(std::move(group)), partition_by_(std::move(partition_by)),
-      pipeline_(std::move(pipeline)), per_key_(options.time.watermark == WatermarkScope::kPerKey),
+      pipeline_(std::move(pipeline)), per_key_(options.time.watermark == WatermarkScope::kPerKey &&
+               options.time.boundary == TimeBoundary::kEventTime),
       update_(options.time.late == LatePolicy::kUpdate), out_(group_, update_) {}
 
 StageResult SessionWindow::process(Record& record, StageContext& ctx) {
@@ -256,24 +257,14 @@ void SessionWindow::fire_pipeline(TimeMs upto) {
 
 void SessionWindow::prune(Partition& p, Sessions& cell, TimeMs watermark) {
   (void)p;
+  // A fired session is remembered (rule 1: readings within gap of it are late, or updates)
+  // until the watermark is `gap` past its end (late "update": max(gap, updateFor)); after
+  // that it is forgotten, and a reading near it is late unless it joins an open session.
   const TimeMs gap = options_.gap;
-  const TimeMs keep = gap + std::max(gap, update_ ? options_.time.update_for : 0);
-  // The earliest open session: a fired one before it stays while a reading could still
-  // bridge the two.
-  TimeMs first_open = kMaxTime;
-  for (auto& [min, s] : cell) {
-    if (!s.fired) {
-      first_open = min;
-      break;
-    }
-  }
+  const TimeMs keep = update_ ? std::max(gap, options_.time.update_for) : gap;
   for (auto it = cell.begin(); it != cell.end();) {
     Session& s = it->second;
-    if (!s.fired) {
-      ++it;
-      continue;
-    }
-    if (watermark >= s.max + keep && first_open >= s.max + 2 * gap) {
+    if (s.fired && watermark >= end_of(s) + keep) {
       live_groups_ -= s.groups.size();
       it = cell.erase(it);
     } else {

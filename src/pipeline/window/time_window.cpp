@@ -17,7 +17,8 @@ constexpr TimeMs kSweepEvery = 10 * 1000;
 TimeWindow::TimeWindow(TimeWindowOptions options, GroupSpec group, std::string pipeline)
     : options_(options), group_(std::move(group)), pipeline_(std::move(pipeline)),
       pane_(std::gcd(options.interval, options.hop)),
-      per_key_(options.time.watermark == WatermarkScope::kPerKey),
+      per_key_(options.time.watermark == WatermarkScope::kPerKey &&
+               options.time.boundary == TimeBoundary::kEventTime),
       update_(options.time.late == LatePolicy::kUpdate),
       out_(group_, options.time.late == LatePolicy::kUpdate) {}
 
@@ -60,7 +61,7 @@ StageResult TimeWindow::process(Record& record, StageContext& ctx) {
     t = now;
     if (!per_key_) {
       clock_.raise(now);
-      if (clock_.watermark >= next_end_) fire_all();
+      sync_pipeline();
     }
   } else if (t > now + options_.time.max_future_skew) {
     ctx.reject("future", "event time " + format_iso8601(t) + " is more than maxFutureSkew ahead of " +
@@ -142,7 +143,7 @@ StageResult TimeWindow::process(Record& record, StageContext& ctx) {
     if (moved || processing) fire_key(*k, clock.watermark);
   } else {
     if (open) next_end_ = std::min(next_end_, std::max(s_lo, grid_floor(W - I, H, O) + H) + I);
-    if (clock_.watermark >= next_end_) fire_all();
+    sync_pipeline();
   }
   after_fire(ctx);
   return StageResult::kConsumed;
@@ -193,7 +194,7 @@ GroupState TimeWindow::slide(Key& k, TimeMs s, TimeMs e) {
       // Flip: the back panes still in the window become the front stack, each holding the
       // merge of itself and the later ones (in place when no late update needs the pane).
       auto first = find_pane(k, s);
-      auto last = find_pane(k, w.we);
+      auto last = s < w.we ? find_pane(k, w.we) : first;  // the window may have moved past them all
       const GroupState* later = nullptr;
       for (auto p = last; p != first;) {
         --p;
@@ -302,6 +303,7 @@ void TimeWindow::fire_all() {
   batch_.reserve(keys_.size());  // at most one window per key, mostly: no doubling copies
   for (auto it = keys_.begin(); it != keys_.end();) {
     Key& k = it->second;
+    k.fired_end = std::max(k.fired_end, fired_upto_);  // windows that ended with no data here
     fire_key(k, W);
     if (k.panes.empty() && !k.revisions) {
       it = keys_.erase(it);
@@ -311,6 +313,7 @@ void TimeWindow::fire_all() {
     if (s != kMaxTime) next_end_ = std::min(next_end_, s + I);
     ++it;
   }
+  fired_upto_ = W;
   out_.add_batch(batch_);
 }
 
@@ -323,6 +326,17 @@ void TimeWindow::advance_to(TimeMs watermark, StageContext& ctx, bool force) {
     out_.emit(ctx, force);
   }
   clock_.raise(watermark);
+  sync_pipeline();
+}
+
+void TimeWindow::sync_pipeline() {
+  if (clock_.watermark >= next_end_) {
+    fire_all();
+  } else {
+    // No window holding data ends between the last pass and the watermark: every key is
+    // up to date without visiting it.
+    fired_upto_ = std::max(fired_upto_, clock_.watermark);
+  }
 }
 
 void TimeWindow::after_fire(StageContext& ctx) {
@@ -340,7 +354,7 @@ void TimeWindow::on_tick(StageContext& ctx) {
     if (idle > 0 && next_end_ != kMaxTime && now - clock_.last_input >= idle) {
       advance_to(grid_floor(clock_.max_event_time, H, O) + I, ctx, false);
     }
-    if (clock_.watermark >= next_end_) fire_all();
+    sync_pipeline();
   } else {
     const bool sweep = now - last_sweep_ >= kSweepEvery;
     if (sweep) last_sweep_ = now;
@@ -370,9 +384,7 @@ void TimeWindow::flush(StageContext& ctx) {
     for (auto& [key, k] : keys_) {
       if (k.panes.empty()) continue;
       k.clock->raise(grid_floor(k.clock->max_event_time, H, O) + I);
-      fire_key(k, k.clock->watermark);
-      if (!batch_.empty()) out_.add_batch(batch_);
-      out_.emit(ctx, true);
+      fire_key(k, k.clock->watermark);  // one batch: everything fires at once, in order of end
     }
   }
   if (!batch_.empty()) out_.add_batch(batch_);

@@ -114,6 +114,8 @@ class TimeWindow final : public Operator {
   void erase_pane(Key& k, PaneList::iterator it);
   // Pipeline watermark: fires every key's windows up to the watermark.
   void fire_all();
+  // Pipeline watermark: fires what the watermark reached, or notes that nothing did.
+  void sync_pipeline();
   // Pipeline watermark: raises it to `watermark`, firing and emitting window by window.
   void advance_to(TimeMs watermark, StageContext& ctx, bool force);
   void after_fire(StageContext& ctx);
@@ -127,6 +129,7 @@ class TimeWindow final : public Operator {
   std::unordered_map<std::string, Key> keys_;  // by the JSON text of _id
   WindowClock clock_;              // watermark "pipeline"
   TimeMs next_end_ = kMaxTime;     // pipeline: the earliest end of a window not fired yet
+  TimeMs fired_upto_ = kMinTime;   // pipeline: every key's windows ending at or before this fired
   std::map<TimeMs, size_t> window_groups_;  // tumbling: groups per window (maxGroups)
   size_t live_keys_ = 0;                    // keys holding panes
   OutputQueue out_;
