@@ -91,7 +91,12 @@ StageResult SessionWindow::process(Record& record, StageContext& ctx) {
   Sessions* cell = nullptr;
   if (part != nullptr) {
     auto c = part->cells.find(cell_id);
-    if (c != part->cells.end()) cell = &c->second;
+    if (c != part->cells.end()) {
+      // Forget fired sessions first: an open session may later grow over a forgotten one's
+      // bounds, and the sessions of a cell must stay disjoint.
+      prune(*part, c->second, W);
+      cell = &c->second;
+    }
   }
   // The sessions the reading is within gap of: a run of the ordered sessions.
   std::vector<Sessions::iterator> near;
