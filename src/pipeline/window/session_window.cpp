@@ -57,9 +57,7 @@ StageResult SessionWindow::process(Record& record, StageContext& ctx) {
       clock_.raise(now);
       fire_pipeline(now);
     }
-  } else if (t > now + options_.time.max_future_skew) {
-    ctx.reject("future", "event time " + format_iso8601(t) + " is more than maxFutureSkew ahead of " +
-                             format_iso8601(now));
+  } else if (too_far_ahead(t, now, options_.time, ctx)) {
     return StageResult::kDeadLetter;
   }
   Value scratch;
@@ -71,14 +69,8 @@ StageResult SessionWindow::process(Record& record, StageContext& ctx) {
   key_buffer_.clear();
   pv.append_json(key_buffer_);
   Value id_scratch;
-  const Value* id = nullptr;
-  std::string missing;
-  if (!group_.key(record.doc, id_scratch, id, missing)) {
-    ctx.reject("missing_group", "the reading has no \"" + missing + "\", which $group's _id needs");
-    return StageResult::kDeadLetter;
-  }
-  group_buffer_.clear();
-  id->append_json(group_buffer_);
+  const Value* id = group_id(group_, record.doc, id_scratch, group_buffer_, ctx);
+  if (id == nullptr) return StageResult::kDeadLetter;
 
   auto pit = partitions_.find(key_buffer_);
   Partition* part = pit == partitions_.end() ? nullptr : &pit->second;
@@ -278,6 +270,16 @@ void SessionWindow::prune(Partition& p, Sessions& cell, TimeMs watermark) {
   }
 }
 
+TimeMs SessionWindow::last_open_end(const Partition& p) const {
+  TimeMs end = kMinTime;
+  for (const auto& [cell_id, cell] : p.cells) {
+    for (const auto& [min, s] : cell) {
+      if (!s.fired) end = std::max(end, end_of(s));
+    }
+  }
+  return end;
+}
+
 void SessionWindow::emit(StageContext& ctx, bool force) {
   if (!batch_.empty()) out_.add_batch(batch_);
   out_.emit(ctx, force);
@@ -301,15 +303,7 @@ void SessionWindow::on_tick(StageContext& ctx) {
       Partition& p = it->second;
       if (per_key_) {
         if (processing) p.clock.raise(now);
-        if (idle > 0 && now - p.clock.last_input >= idle) {
-          TimeMs end = kMinTime;
-          for (auto& [cell_id, cell] : p.cells) {
-            for (auto& [min, s] : cell) {
-              if (!s.fired) end = std::max(end, end_of(s));
-            }
-          }
-          p.clock.raise(end);
-        }
+        if (idle > 0 && now - p.clock.last_input >= idle) p.clock.raise(last_open_end(p));
         fire_partition(p, p.clock.watermark);
       } else {
         for (auto c = p.cells.begin(); c != p.cells.end();) {
@@ -334,13 +328,7 @@ void SessionWindow::flush(StageContext& ctx) {
     fire_pipeline(clock_.watermark);
   } else {
     for (auto& [key, p] : partitions_) {
-      TimeMs end = kMinTime;
-      for (auto& [cell_id, cell] : p.cells) {
-        for (auto& [min, s] : cell) {
-          if (!s.fired) end = std::max(end, end_of(s));
-        }
-      }
-      p.clock.raise(end);
+      p.clock.raise(last_open_end(p));
       fire_partition(p, p.clock.watermark);
     }
   }

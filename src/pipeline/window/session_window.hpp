@@ -71,6 +71,8 @@ class SessionWindow final : public Operator {
   // Drops fired sessions no reading can reach any more, and empty cells.
   void prune(Partition& p, Sessions& cell, TimeMs watermark);
   void emit(StageContext& ctx, bool force);
+  // The end of the partition's latest open session (kMinTime when none).
+  TimeMs last_open_end(const Partition& p) const;
 
   const SessionWindowOptions options_;
   const GroupSpec group_;

@@ -63,20 +63,12 @@ StageResult TimeWindow::process(Record& record, StageContext& ctx) {
       clock_.raise(now);
       sync_pipeline();
     }
-  } else if (t > now + options_.time.max_future_skew) {
-    ctx.reject("future", "event time " + format_iso8601(t) + " is more than maxFutureSkew ahead of " +
-                             format_iso8601(now));
+  } else if (too_far_ahead(t, now, options_.time, ctx)) {
     return StageResult::kDeadLetter;
   }
   Value scratch;
-  const Value* id = nullptr;
-  std::string missing;
-  if (!group_.key(record.doc, scratch, id, missing)) {
-    ctx.reject("missing_group", "the reading has no \"" + missing + "\", which $group's _id needs");
-    return StageResult::kDeadLetter;
-  }
-  key_buffer_.clear();
-  id->append_json(key_buffer_);
+  const Value* id = group_id(group_, record.doc, scratch, key_buffer_, ctx);
+  if (id == nullptr) return StageResult::kDeadLetter;
   auto kit = keys_.find(key_buffer_);
   Key* k = kit == keys_.end() ? nullptr : &kit->second;
   if (processing && per_key_ && k != nullptr) {

@@ -44,6 +44,26 @@ WindowTimeOptions parse_window_time(const config::Node& spec, TimeMs default_upd
   return o;
 }
 
+bool too_far_ahead(TimeMs t, TimeMs now, const WindowTimeOptions& options, StageContext& ctx) {
+  if (t <= now + options.max_future_skew) return false;
+  ctx.reject("future", "event time " + format_iso8601(t) + " is more than maxFutureSkew ahead of " +
+                           format_iso8601(now));
+  return true;
+}
+
+const Value* group_id(const GroupSpec& group, const Value& doc, Value& scratch, std::string& key,
+                      StageContext& ctx) {
+  const Value* id = nullptr;
+  std::string missing;
+  if (!group.key(doc, scratch, id, missing)) {
+    ctx.reject("missing_group", "the reading has no \"" + missing + "\", which $group's _id needs");
+    return nullptr;
+  }
+  key.clear();
+  id->append_json(key);
+  return id;
+}
+
 GroupSpec parse_window_group(const config::Node& spec) {
   config::Node inner = spec.at("pipeline");
   inner.expect_array(true);

@@ -57,6 +57,15 @@ WindowTimeOptions parse_window_time(const config::Node& spec, TimeMs default_upd
 // The window's inner pipeline: exactly [{"$group": {...}}].
 GroupSpec parse_window_group(const config::Node& spec);
 
+// Arrival checks shared by the window stages; each rejects through ctx and answers whether
+// the reading goes on.
+// Rejects (reason "future") an event time more than maxFutureSkew ahead of `now`.
+bool too_far_ahead(TimeMs t, TimeMs now, const WindowTimeOptions& options, StageContext& ctx);
+// The reading's $group _id with its JSON text in `key`; null after rejecting it (reason
+// "missing_group") when a field the _id names is missing.
+const Value* group_id(const GroupSpec& group, const Value& doc, Value& scratch, std::string& key,
+                      StageContext& ctx);
+
 // Event time, watermark and last input of the stage, or of one key with "perKey".
 struct WindowClock {
   TimeMs max_event_time = kMinTime;

@@ -32,6 +32,7 @@
 #include "pipeline/window/hopping_window.hpp"
 #include "pipeline/window/session_window.hpp"
 #include "pipeline/window/tumbling_window.hpp"
+#include "unit/pipeline/window_capture.hpp"
 #include "weir/time.hpp"
 
 namespace weir::pipeline {
@@ -59,18 +60,7 @@ std::vector<std::string> case_names() {
   return names;
 }
 
-class Capture final : public StageContext {
- public:
-  void forward(Record&& r) override { out.push_back(std::move(r)); }
-  void reject(std::string_view reason, std::string_view detail) override {
-    rejected.emplace_back(reason);
-    (void)detail;
-  }
-  TimeMs now() const override { return clock; }
-  std::vector<Record> out;
-  std::vector<std::string> rejected;
-  TimeMs clock = kMinTime;
-};
+using test::Capture;
 
 TimeMs time_of(const Json& j) {
   if (j.is_string()) {
@@ -101,6 +91,7 @@ TEST_P(WindowCase, OutputsInOrder) {
   const Json& spec = file.at("spec");
   std::unique_ptr<Operator> op = build(file.at("stage").get<std::string>(), spec);
   Capture ctx;
+  ctx.clock = kMinTime;  // until a step sets it
   std::vector<std::string> got;
   const Json& steps = file.at("steps");
   for (size_t i = 0; i < steps.size(); ++i) {

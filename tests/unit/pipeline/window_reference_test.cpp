@@ -39,6 +39,7 @@
 #include "pipeline/window/hopping_window.hpp"
 #include "pipeline/window/session_window.hpp"
 #include "pipeline/window/tumbling_window.hpp"
+#include "unit/pipeline/window_capture.hpp"
 #include "unit/pipeline/window_reference_model.hpp"
 
 namespace weir::reference {
@@ -69,18 +70,7 @@ struct Case {
 // ---------------------------------------------------------------------------------------
 // The engine, driven step by step.
 
-class Capture final : public StageContext {
- public:
-  void forward(Record&& r) override { out.push_back(std::move(r)); }
-  void reject(std::string_view reason, std::string_view detail) override {
-    rejected.emplace_back(reason);
-    (void)detail;
-  }
-  TimeMs now() const override { return clock; }
-  std::vector<Record> out;
-  std::vector<std::string> rejected;
-  TimeMs clock = 0;
-};
+using pipeline::test::Capture;
 
 struct Observed {
   std::vector<Emission> emissions;

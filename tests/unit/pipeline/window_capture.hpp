@@ -1,0 +1,26 @@
+// A StageContext for driving a window stage by hand: keeps what it forwards and the reasons
+// of what it rejects, and answers now() from a clock the test sets.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "weir/operator.hpp"
+
+namespace weir::pipeline::test {
+
+class Capture final : public StageContext {
+ public:
+  void forward(Record&& r) override { out.push_back(std::move(r)); }
+  void reject(std::string_view reason, std::string_view detail) override {
+    rejected.emplace_back(reason);
+    (void)detail;
+  }
+  TimeMs now() const override { return clock; }
+  std::vector<Record> out;
+  std::vector<std::string> rejected;
+  TimeMs clock = 0;
+};
+
+}  // namespace weir::pipeline::test
