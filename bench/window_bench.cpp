@@ -73,6 +73,33 @@ std::vector<Record> make_readings(size_t devices) {
   return records;
 }
 
+// Hands the devices' readings to a window round-robin, each device's 100 ms after its
+// previous one, with processing time following event time.
+class RoundRobin {
+ public:
+  RoundRobin(Operator& window, size_t devices) : window_(window), records_(make_readings(devices)) {}
+  void step() {
+    Record& r = records_[i_];
+    r.event_time = ts_;
+    r.processing_time = ts_;
+    StageResult result = window_.process(r, ctx_);
+    benchmark::DoNotOptimize(result);
+    if (++i_ == records_.size()) {
+      i_ = 0;
+      ts_ += kStep;
+      ctx_.set_now(ts_);
+    }
+  }
+  const CountingContext& ctx() const noexcept { return ctx_; }
+
+ private:
+  Operator& window_;
+  std::vector<Record> records_;
+  CountingContext ctx_;
+  TimeMs ts_ = kStart;
+  size_t i_ = 0;
+};
+
 // Readings round-robin over `devices` devices, each device's 100 ms after its previous
 // one, so every device has 100 readings per window and a window closes when the first
 // reading of the next one arrives (every 100 * devices readings). Time per reading
@@ -80,22 +107,9 @@ std::vector<Record> make_readings(size_t devices) {
 void BM_WindowProcess(benchmark::State& state) {
   const auto devices = static_cast<size_t>(state.range(0));
   auto window = make_window();
-  std::vector<Record> records = make_readings(devices);
-  CountingContext ctx;
-  TimeMs ts = kStart;
-  size_t i = 0;
-  for (auto _ : state) {
-    Record& r = records[i];
-    r.event_time = ts;
-    r.processing_time = ts;
-    StageResult result = window->process(r, ctx);
-    benchmark::DoNotOptimize(result);
-    if (++i == devices) {
-      i = 0;
-      ts += kStep;
-      ctx.set_now(ts);
-    }
-  }
+  RoundRobin feed(*window, devices);
+  const CountingContext& ctx = feed.ctx();
+  for (auto _ : state) feed.step();
   state.SetItemsProcessed(state.iterations());
   state.counters["emitted"] = static_cast<double>(ctx.forwarded());
   state.counters["rejected"] = static_cast<double>(ctx.rejected());
@@ -170,26 +184,12 @@ void BM_HoppingWindow1h1s(benchmark::State& state) {
   const config::Json json = config::Json::parse(kHoppingSpec);
   auto window = pipeline::make_hopping_window(
       config::Node(json, "/pipelines/0/pipeline/1/$hoppingWindow"), pipeline::StageBuildContext{"bench", 1});
-  std::vector<Record> records = make_readings(devices);
-  CountingContext ctx;
-  TimeMs ts = kStart;
-  size_t i = 0;
-  auto step = [&] {
-    Record& r = records[i];
-    r.event_time = ts;
-    r.processing_time = ts;
-    StageResult result = window->process(r, ctx);
-    benchmark::DoNotOptimize(result);
-    if (++i == devices) {
-      i = 0;
-      ts += kStep;
-      ctx.set_now(ts);
-    }
-  };
+  RoundRobin feed(*window, devices);
+  const CountingContext& ctx = feed.ctx();
   const int64_t fill = 3600 * (1000 / kStep) * static_cast<int64_t>(devices);
-  for (int64_t n = 0; n < fill; ++n) step();
+  for (int64_t n = 0; n < fill; ++n) feed.step();
   const uint64_t emitted_before = ctx.forwarded();
-  for (auto _ : state) step();
+  for (auto _ : state) feed.step();
   state.SetItemsProcessed(state.iterations());
   state.counters["results"] = static_cast<double>(ctx.forwarded() - emitted_before);
   const auto* w = dynamic_cast<const pipeline::TimeWindow*>(window.get());

@@ -74,10 +74,6 @@ StageResult SessionWindow::process(Record& record, StageContext& ctx) {
 
   auto pit = partitions_.find(key_buffer_);
   Partition* part = pit == partitions_.end() ? nullptr : &pit->second;
-  if (processing && per_key_ && part != nullptr) {
-    part->clock.raise(now);
-    fire_partition(*part, now);
-  }
   const TimeMs W = part != nullptr ? clock_of(*part).watermark : (per_key_ ? kMinTime : clock_.watermark);
   const TimeMs cell_id = options_.max_duration > 0 ? floor_div(t, options_.max_duration) : 0;
   Sessions* cell = nullptr;
@@ -198,7 +194,7 @@ StageResult SessionWindow::process(Record& record, StageContext& ctx) {
   bool moved = clock.accept(t, now, processing ? 0 : options_.time.allowed_lateness);
   if (processing) clock.raise(now);
   if (per_key_) {
-    if (moved || processing) fire_partition(*part, clock.watermark);
+    if (moved) fire_partition(*part, clock.watermark);
   } else if (moved || processing) {
     fire_pipeline(clock.watermark);
   }
@@ -302,7 +298,6 @@ void SessionWindow::on_tick(StageContext& ctx) {
     for (auto it = partitions_.begin(); it != partitions_.end();) {
       Partition& p = it->second;
       if (per_key_) {
-        if (processing) p.clock.raise(now);
         if (idle > 0 && now - p.clock.last_input >= idle) p.clock.raise(last_open_end(p));
         fire_partition(p, p.clock.watermark);
       } else {

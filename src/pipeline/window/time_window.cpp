@@ -71,11 +71,6 @@ StageResult TimeWindow::process(Record& record, StageContext& ctx) {
   if (id == nullptr) return StageResult::kDeadLetter;
   auto kit = keys_.find(key_buffer_);
   Key* k = kit == keys_.end() ? nullptr : &kit->second;
-  if (processing && per_key_ && k != nullptr) {
-    k->clock->raise(now);
-    fire_key(*k, now);
-    out_.add_batch(batch_);
-  }
 
   const TimeMs I = options_.interval, H = options_.hop, O = options_.offset;
   const TimeMs W = k != nullptr ? clock_of(*k).watermark : (per_key_ ? kMinTime : clock_.watermark);
@@ -132,7 +127,7 @@ StageResult TimeWindow::process(Record& record, StageContext& ctx) {
   bool moved = clock.accept(t, now, processing ? 0 : options_.time.allowed_lateness);
   if (processing) clock.raise(now);
   if (per_key_) {
-    if (moved || processing) fire_key(*k, clock.watermark);
+    if (moved) fire_key(*k, clock.watermark);
   } else {
     if (open) next_end_ = std::min(next_end_, std::max(s_lo, grid_floor(W - I, H, O) + H) + I);
     sync_pipeline();
@@ -352,11 +347,10 @@ void TimeWindow::on_tick(StageContext& ctx) {
     if (sweep) last_sweep_ = now;
     for (auto it = keys_.begin(); it != keys_.end();) {
       Key& k = it->second;
-      if (processing) k.clock->raise(now);
       if (idle > 0 && !k.panes.empty() && now - k.clock->last_input >= idle) {
         k.clock->raise(grid_floor(k.clock->max_event_time, H, O) + I);
+        fire_key(k, k.clock->watermark);
       }
-      if (processing || (idle > 0 && !k.panes.empty())) fire_key(k, k.clock->watermark);
       if (sweep && k.panes.empty() && !k.revisions &&
           now - k.clock->last_input >= std::max(kKeyExpiry, idle)) {
         it = keys_.erase(it);

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "weir/operator.hpp"
 
 namespace weir::pipeline::test {
@@ -22,5 +24,19 @@ class Capture final : public StageContext {
   std::vector<std::string> rejected;
   TimeMs clock = 0;
 };
+
+// A case file's "expect" list as one JSON line per output or rejection, without the notes.
+template <typename Json>
+std::vector<std::string> expected_lines(const Json& file) {
+  std::vector<std::string> want;
+  for (const auto& e : file.at("expect")) {
+    Json plain = Json::object();
+    plain["step"] = e.at("step");
+    if (e.contains("reject")) plain["reject"] = e.at("reject");
+    if (e.contains("emit")) plain["emit"] = e.at("emit");
+    want.push_back(plain.dump());
+  }
+  return want;
+}
 
 }  // namespace weir::pipeline::test
