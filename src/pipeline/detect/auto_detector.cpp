@@ -8,78 +8,79 @@ namespace weir::pipeline::detect {
 namespace {
 
 // Speeds of the exponential averages, as 1 / (number of readings remembered).
-constexpr double kSlow = 1.0 / 512;       // level, its deviation, the long-term step
-constexpr double kModel = 1.0 / 256;      // errors of the predictors (profile gates)
-constexpr double kSlot = 1.0 / 8;         // profile slots (after their first visits)
-constexpr double kRawLong = 1.0 / 2048;   // raw-score distribution
-constexpr double kRawShort = 1.0 / 8;     // raw-score short mean
-constexpr double kRawBinWidth = 0.5;      // raw-score histogram bin (log units)
-constexpr double kRarityScale = 4.0;      // -log10 share mapped to score 1
-constexpr double kWinsor = 10.0;
-constexpr double kGoodModel = 4.0;         // predictors this close to the best one count           // learning clips at this many deviations
+constexpr double kSlow = 1.0 / 512;      // level, its deviation, the long-term step
+constexpr double kModel = 1.0 / 256;     // errors of the predictors
+constexpr double kSlot = 1.0 / 4;        // profile slots (after their first visits)
+constexpr double kShort = 1.0 / 16;       // short means (raw surprise, residual spread)
+constexpr double kLong = 1.0 / 512;     // long-run moments of the likelihood channels
+constexpr double kWinsor = 10.0;         // learning clips at this many deviations
+constexpr double kWide = 1000.0;         // the day profile clips at this many (see learn)
 constexpr double kMaxSurprise = 1e6;
-constexpr int64_t kLearning = 256;        // readings scored 0 while the state fills
-constexpr double kDamp = 0.0;              // damping of scores under the recent peak
-constexpr double kRefractory = 0.9995;      // per-reading decay of the recent peak
+constexpr double kMinVar = 1e-3;         // variance floor of the likelihood channels
+constexpr double kMaxZ = 8.0;            // spread channel: clip of the standardised value
+constexpr double kLogScale = 10.0;       // -log10 p mapped to score 1
+constexpr double kSettled = 2.0;         // -log10 p under which an onset re-arms
+constexpr int64_t kQuiet = 576;          // readings without a second onset
+constexpr int64_t kDayWarm = 32;        // day-profile predictions judged before it is used
+constexpr int64_t kWarm = 128;           // readings before the likelihood learns
+constexpr int64_t kLearning = 384;       // readings scored 0 while the state fills
 constexpr double kTiny = 1e-300;
+constexpr double kRel = 1e-9;            // errors below this share of the level are noise
 constexpr int64_t kDayMs = 86'400'000;
-constexpr int64_t kHalfHourMs = 1'800'000;
-constexpr int64_t kHourMs = 3'600'000;
+constexpr int64_t kSlotMs = kDayMs / AutoDetector::kDaySlots;
 
 double ewma(double avg, double x, double alpha) noexcept { return avg + alpha * (x - avg); }
-
-double ratio(double dev, double scale) noexcept {
-  double z = dev / (scale + kTiny);
-  return z < kMaxSurprise ? z : kMaxSurprise;
-}
 
 int day_slot(int64_t t_ms) noexcept {
   int64_t r = t_ms % kDayMs;
   if (r < 0) r += kDayMs;
-  return static_cast<int>(r / kHalfHourMs);
-}
-
-int week_slot(int64_t t_ms) noexcept {
-  int64_t h = t_ms / kHourMs;
-  if (t_ms < 0 && t_ms % kHourMs != 0) --h;
-  int64_t r = (h + 3 * 24) % (7 * 24);  // 1970-01-01 was a Thursday: slot 0 is Monday 00:00
-  if (r < 0) r += 7 * 24;
-  return static_cast<int>(r);
+  return static_cast<int>(r / kSlotMs);
 }
 
 double clip(double x, double centre, double bound) noexcept {
   return std::clamp(x, centre - bound, centre + bound);
 }
 
+// Upper-tail -log10 probability of v under the running moments m, then learn v.
+double tail(AutoDetector::Moments& m, double v, double alpha) noexcept {
+  const double sd = std::sqrt(std::max(m.var, kMinVar));
+  const double z = (v - m.mean) / sd;
+  double q = 0.0;
+  if (z > 0.0) {
+    const double p = 0.5 * std::erfc(z / std::sqrt(2.0));
+    q = -std::log10(p + 1e-300);
+  }
+  // Learn from v clipped to a few deviations, so one burst does not inflate the spread.
+  const double vc = std::min(v, m.mean + 4.0 * sd);
+  const double d = vc - m.mean;
+  m.mean += alpha * d;
+  m.var = (1.0 - alpha) * (m.var + alpha * d * d);
+  return q;
+}
+
 }  // namespace
 
 double AutoDetector::raw_surprise(int64_t t_ms, double x) noexcept {
-  // Surprise under each predictor: flat level, random walk (previous reading), time-of-day
-  // profile, week profile; each divided by that predictor's own mean absolute error.
-  constexpr int kModels = 4;
-  double err[kModels] = {err_level_, err_walk_, HUGE_VAL, HUGE_VAL};
-  double z[kModels] = {ratio(std::abs(x - level_), err_level_),
-                       ratio(std::abs(x - prev_x_), err_walk_), 0.0, 0.0};
+  // Residual under the predictor with the smallest mean absolute error: flat level, random
+  // walk (previous reading) or time-of-day profile ("same time yesterday").
+  const double floor = kRel * (std::abs(level_) + level_dev_) + kTiny;
+  double err = err_level_;
+  double resid = x - level_;
+  if (err_walk_ < err) {
+    err = err_walk_;
+    resid = x - prev_x_;
+  }
   const int d = day_slot(t_ms);
-  if (day_n_[d] >= 2 && t_ms - t_first_ >= 2 * kDayMs) {
-    err[2] = err_day_;
-    const double scale = 0.5 * (static_cast<double>(day_dev_[d]) + err_day_);
-    z[2] = ratio(std::abs(x - static_cast<double>(day_mean_[d])), scale);
+  if (day_n_[d] >= 1 && day_seen_ >= kDayWarm && err_day_ < err) {
+    err = err_day_;
+    resid = x - static_cast<double>(day_[d]);
   }
-  const int w = week_slot(t_ms);
-  if (week_n_[w] >= 2 && t_ms - t_first_ >= 14 * kDayMs) {
-    err[3] = err_week_;
-    z[3] = ratio(std::abs(x - static_cast<double>(week_mean_[w])), err_week_);
-  }
-  // The reading is as surprising as the least surprised of the good predictors (those
-  // within kGoodModel of the best one's error): what some good model explains is normal.
-  double best = err[0];
-  for (int m = 1; m < kModels; ++m) best = std::min(best, err[m]);
-  double zmin = HUGE_VAL;
-  for (int m = 0; m < kModels; ++m) {
-    if (err[m] <= kGoodModel * best) zmin = std::min(zmin, z[m]);
-  }
-  return std::log1p(zmin);
+  const double z = std::min(std::abs(resid) / (err + floor), kMaxSurprise);
+  // Residual spread, short and long term (winsorised like the rest).
+  const double r = std::min(std::abs(resid), kWinsor * (err + floor));
+  resid_short_ = ewma(resid_short_, r, kShort);
+  resid_long_ = ewma(resid_long_, r, kSlow);
+  return std::log1p(z);
 }
 
 void AutoDetector::learn(int64_t t_ms, double x) noexcept {
@@ -90,62 +91,35 @@ void AutoDetector::learn(int64_t t_ms, double x) noexcept {
   if (bound <= 0.0) bound = std::abs(level_) > 0.0 ? std::abs(level_) : HUGE_VAL;
   const double xw = bound == HUGE_VAL ? x : clip(x, level_, bound);
 
-  double step_bound = kWinsor * step_slow_;
+  const double step_bound = kWinsor * step_slow_;
   const double step = std::abs(x - prev_x_);
   const double sw = step_bound > 0.0 ? std::min(step, step_bound) : std::min(step, bound);
 
-  err_level_ = ewma(err_level_, std::abs(xw - level_), kModel);
-  err_walk_ = ewma(err_walk_, sw, kModel);
+  // Errors learn as plain means while young (one count per predictor), then exponentially.
+  const double a_model = std::max(kModel, 1.0 / static_cast<double>(n_ + 1));
+  err_level_ = ewma(err_level_, std::abs(xw - level_), a_model);
+  err_walk_ = ewma(err_walk_, sw, a_model);
+  // The profile must learn a periodic series' own swings from its first cycle, so it is
+  // clipped only far out (kWide times the spread), enough to keep out absurd values.
+  const double wide = kWide * (level_dev_ + std::abs(level_));
+  const double xs = wide > 0.0 ? clip(x, level_, wide) : x;
   const int d = day_slot(t_ms);
-  const int w = week_slot(t_ms);
-  if (day_n_[d] >= 2) err_day_ = ewma(err_day_, std::abs(xw - static_cast<double>(day_mean_[d])), kModel);
-  else err_day_ = ewma(err_day_, std::abs(xw - level_), kModel);
-  if (week_n_[w] >= 2) err_week_ = ewma(err_week_, std::abs(xw - static_cast<double>(week_mean_[w])), kModel);
-  else err_week_ = ewma(err_week_, std::abs(xw - level_), kModel);
+  if (day_n_[d] >= 1) {
+    // The day profile is judged only where it has a prediction.
+    ++day_seen_;
+    const double a_day = std::max(kModel, 1.0 / static_cast<double>(day_seen_));
+    err_day_ = ewma(err_day_, std::min(std::abs(xs - static_cast<double>(day_[d])), bound), a_day);
+  }
 
   level_dev_ = ewma(level_dev_, std::abs(xw - level_), kSlow);
   level_ = ewma(level_, xw, kSlow);
   step_slow_ = ewma(step_slow_, sw, kSlow);
 
-  // Profile slots: plain mean over the first visits, then exponential.
-  auto slot_update = [&](float& mean, float* dev, uint8_t& n) {
-    const double a = n < 8 ? 1.0 / (n + 1.0) : kSlot;
-    const double m = static_cast<double>(mean);
-    if (dev != nullptr && n > 0) *dev = static_cast<float>(ewma(static_cast<double>(*dev), std::abs(xw - m), a));
-    mean = static_cast<float>(n == 0 ? xw : ewma(m, xw, a));
-    if (n < 255) ++n;
-  };
-  slot_update(day_mean_[d], &day_dev_[d], day_n_[d]);
-  slot_update(week_mean_[w], nullptr, week_n_[w]);
+  // Profile slot: plain mean over the first visits, then exponential.
+  const double a = day_n_[d] < 2 ? 1.0 / (day_n_[d] + 1.0) : kSlot;
+  day_[d] = static_cast<float>(day_n_[d] == 0 ? xs : ewma(static_cast<double>(day_[d]), xs, a));
+  if (day_n_[d] < 255) ++day_n_[d];
   prev_x_ = x;
-}
-
-double AutoDetector::likelihood(double raw) noexcept {
-  // Rarity: the share of past raw scores (and of past short means) at or above this one,
-  // from decaying fixed-bin histograms; the score is -log10 of the smaller share, scaled.
-  raw_short_ = ewma(raw_short_, raw, kRawShort);
-  auto bin = [](double r) {
-    const double b = r / kRawBinWidth;
-    return b >= kRawBins - 1 ? kRawBins - 1 : static_cast<int>(b > 0.0 ? b : 0.0);
-  };
-  const int bi = bin(raw);
-  const int bs = bin(raw_short_);
-  double tail_i = 0.0, tail_s = 0.0, total = 0.0;
-  for (int k = 0; k < kRawBins; ++k) {
-    total += static_cast<double>(hist_raw_[k]);
-    if (k >= bi) tail_i += static_cast<double>(hist_raw_[k]);
-    if (k >= bs) tail_s += static_cast<double>(hist_short_[k]);
-  }
-  const double p = (std::min(tail_i, tail_s) + 0.5) / (total + 1.0);
-  const auto keep = static_cast<float>(1.0 - kRawLong);
-  for (int k = 0; k < kRawBins; ++k) {
-    hist_raw_[k] *= keep;
-    hist_short_[k] *= keep;
-  }
-  hist_raw_[bi] += 1.0f;
-  hist_short_[bs] += 1.0f;
-  if (bi == 0 && bs == 0) return 0.0;  // no surprise at all (e.g. a constant series)
-  return std::min(1.0, -std::log10(p) / kRarityScale);
 }
 
 double AutoDetector::update(int64_t t_ms, double x) noexcept {
@@ -154,7 +128,6 @@ double AutoDetector::update(int64_t t_ms, double x) noexcept {
     prev_x_ = x;
     t_first_ = t_ms;
     low_ = high_ = x;
-    for (int i = 0; i < kDaySlots; ++i) day_n_[i] = 0;
     n_ = 1;
     learn(t_ms, x);
     return 0.0;
@@ -164,24 +137,56 @@ double AutoDetector::update(int64_t t_ms, double x) noexcept {
   {
     const int d = day_slot(t_ms);
     double centre = level_;
-    double spread = level_dev_;
-    if (day_n_[d] >= 2 && err_day_ < err_level_) {
-      centre = static_cast<double>(day_mean_[d]);
-      spread = 0.5 * (static_cast<double>(day_dev_[d]) + err_day_);
+    double spread = err_level_;
+    if (day_n_[d] >= 1 && err_day_ < err_level_) {
+      centre = static_cast<double>(day_[d]);
+      spread = err_day_;
     }
     low_ = centre - 3.0 * spread;
     high_ = centre + 3.0 * spread;
   }
   const double raw = raw_surprise(t_ms, x);
   learn(t_ms, x);
-  double s = likelihood(raw);
   ++n_;
+
+  // Likelihood channels.
+  raw_short_ = ewma(raw_short_, raw, kShort);
+  // Long-run moments learn as a plain mean while they have seen fewer readings than they
+  // remember, so the start-up transient does not linger.
+  if (n_ <= kWarm) return 0.0;
+  const double a_long = std::max(kLong, 1.0 / static_cast<double>(n_ - kWarm));
+  const double q_raw = tail(raw_stats_, raw_short_, a_long);
+  double q_spread = 0.0;
+  if (resid_long_ > 0.0) {
+    const double v = std::clamp(std::log((resid_short_ + kTiny) / resid_long_), -kMaxZ, kMaxZ);
+    Moments& m = spread_stats_;
+    const double sd = std::sqrt(std::max(m.var, kMinVar));
+    AutoDetector::Moments up = m;
+    AutoDetector::Moments down{-m.mean, m.var};
+    q_spread = std::max(tail(up, v, 0.0), tail(down, -v, 0.0));
+    const double vc = std::clamp(v, m.mean - 4.0 * sd, m.mean + 4.0 * sd);
+    const double dv = vc - m.mean;
+    m.mean += a_long * dv;
+    m.var = (1.0 - a_long) * (m.var + a_long * dv * dv);
+  }
+  const double q_spike = tail(spike_stats_, raw, a_long);
+  const double q = std::max({q_raw, q_spike, q_spread});
   if (n_ <= kLearning) return 0.0;
-  // Refractory damping: only a score above the decaying recent peak passes in full.
-  peak_ *= kRefractory;
-  const double out = s > peak_ ? s : kDamp * s;
-  peak_ = std::max(peak_, s);
-  return std::clamp(out, 0.0, 1.0);
+
+  // Onset only: after a reported onset, hold the output under the threshold until the
+  // likelihood has settled and the quiet stretch is over.
+  double s = std::min(1.0, q / kLogScale);
+  if (quiet_ > 0) --quiet_;
+  if (!armed_ && q < kSettled && quiet_ == 0) armed_ = true;
+  if (s >= kThreshold) {
+    if (armed_) {
+      armed_ = false;
+      quiet_ = kQuiet;
+    } else {
+      s *= 0.9 * kThreshold;  // below the threshold, still ordered
+    }
+  }
+  return std::clamp(s, 0.0, 1.0);
 }
 
 }  // namespace weir::pipeline::detect

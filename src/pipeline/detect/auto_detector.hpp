@@ -4,19 +4,21 @@
 // a checkpoint can copy it as it is.
 //
 // How it scores one reading (all constants fixed, round and scale-free):
-//  1. Four predictors, each with its mean absolute error learnt online: a slow level, the
-//     previous reading (random walk), a time-of-day profile (48 half-hour slots, used after
-//     two days) and a week profile (168 hour slots, used after two weeks). The surprise
-//     under each is |x - prediction| / that predictor's error.
-//  2. The reading is as surprising as the least surprised of the good predictors (error
-//     within 4x of the best): what a good model explains is normal. raw = log(1 + z).
-//  3. Rarity: the share of past raw scores (and of their short mean, for sustained
-//     changes) at or above this one, from decaying 32-bin histograms; score =
-//     -log10(share) / 4, clamped to [0, 1].
-//  4. Refractory: a score below the slowly decaying recent peak is suppressed, since NAB
-//     counts only the first detection of an event and charges every false positive.
+//  1. Predictors, each with its mean absolute error learnt online: a slow level, the
+//     previous reading (random walk) and "same time yesterday" (a time-of-day profile of
+//     288 five-minute slots, each a fast average of its recent days). The residual is taken
+//     from the predictor with the smallest error; surprise z = |residual| / that error,
+//     raw = log(1 + z).
+//  2. Likelihood (after Numenta's anomaly likelihood): the short mean of the raw scores is
+//     compared with the long-run mean and spread of that short mean; its Gaussian tail
+//     probability p gives the score -log10(p) / 10 (1 at p = 1e-10). A second channel does
+//     the same for the log ratio of the short-term to the long-term residual spread, both
+//     ways (noise vanishing or appearing). The score is the larger of the two.
+//  3. Onset only: NAB counts only the first detection of an event and charges every false
+//     positive, so after a score reaches kThreshold the output is held below it until the
+//     likelihood has settled (p back above 1e-2) and a refractory stretch has passed.
 //  Statistics learn from winsorised inputs (10 deviations), so a huge value does not
-//  poison them. The first 256 readings score 0.
+//  poison them. The first readings score 0 while the state fills.
 #pragma once
 
 #include <cstddef>
@@ -33,19 +35,22 @@ class AutoDetector {
 
   // The score at or above which the reading counts as anomalous (one setting for all
   // series; chosen on the NAB standard profile, see bench/README.md).
-  static constexpr double kThreshold = 0.36;
+  static constexpr double kThreshold = 0.5;
 
   // Expected band for the last reading (before it was taken in), for alerts.
   double expected_low() const noexcept { return low_; }
   double expected_high() const noexcept { return high_; }
 
-  static constexpr int kDaySlots = 48;        // half-hours of the day
-  static constexpr int kWeekSlots = 7 * 24;   // hours of the week
-  static constexpr int kRawBins = 32;         // raw-score histogram
+  static constexpr int kDaySlots = 288;  // five-minute slots of the day
+
+  // Running mean and variance of one signal (exponentially weighted).
+  struct Moments {
+    double mean = 0.0;
+    double var = 0.0;
+  };
 
  private:
   double raw_surprise(int64_t t_ms, double x) noexcept;
-  double likelihood(double raw) noexcept;
   void learn(int64_t t_ms, double x) noexcept;
 
   double low_ = 0.0;
@@ -60,19 +65,19 @@ class AutoDetector {
   double err_level_ = 0.0;  // mean absolute error of the level as a predictor
   double err_walk_ = 0.0;   // ... of the previous reading
   double err_day_ = 0.0;    // ... of the time-of-day profile
-  double err_week_ = 0.0;   // ... of the week profile
+  int64_t day_seen_ = 0;    // readings the time-of-day profile has predicted
 
-  // Likelihood of the raw score.
-  double raw_short_ = 0.0;
-  double peak_ = 0.0;  // refractory: decaying recent peak of the output
+  double resid_short_ = 0.0;  // short-term mean absolute residual (best predictor)
+  double resid_long_ = 0.0;   // long-term mean absolute residual
+  double raw_short_ = 0.0;    // short mean of the raw surprise
+  Moments raw_stats_;         // long-run moments of raw_short_
+  Moments spike_stats_;       // long-run moments of the raw surprise itself
+  Moments spread_stats_;      // long-run moments of log(resid_short_ / resid_long_)
+  int64_t quiet_ = 0;         // readings left before another onset may be reported
+  bool armed_ = true;         // false from an onset until the likelihood has settled
 
-  float hist_raw_[kRawBins] = {};
-  float hist_short_[kRawBins] = {};
-  float day_mean_[kDaySlots] = {};
-  float day_dev_[kDaySlots] = {};
-  float week_mean_[kWeekSlots] = {};
+  float day_[kDaySlots] = {};
   uint8_t day_n_[kDaySlots] = {};
-  uint8_t week_n_[kWeekSlots] = {};
 };
 
 static_assert(sizeof(AutoDetector) <= 2048, "auto detector state is at most 2 KB per series");
