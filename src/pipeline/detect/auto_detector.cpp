@@ -10,13 +10,13 @@ namespace {
 // Speeds of the exponential averages, as 1 / (number of readings remembered).
 constexpr double kSlow = 1.0 / 512;      // level, its deviation, the long-term step
 constexpr double kModel = 1.0 / 256;     // errors of the predictors
-constexpr double kSlot = 1.0 / 4;        // profile slots (after their first visits)
-constexpr double kShort = 1.0 / 16;       // short means (raw surprise, residual spread)
+constexpr double kSlot = 1.0 / 8;        // profile slots (after their first visits)
+constexpr double kShort = 1.0 / 32;       // short means (raw surprise, residual spread)
 constexpr double kLong = 1.0 / 512;     // long-run moments of the likelihood channels
 constexpr double kWinsor = 10.0;         // learning clips at this many deviations
 constexpr double kWide = 1000.0;         // the day profile clips at this many (see learn)
 constexpr double kMaxSurprise = 1e6;
-constexpr double kMinVar = 1e-3;         // variance floor of the likelihood channels
+constexpr double kMinVar = 2e-3;         // variance floor of the likelihood channels
 constexpr double kMaxZ = 8.0;            // spread channel: clip of the standardised value
 constexpr double kLogScale = 10.0;       // -log10 p mapped to score 1
 constexpr double kSettled = 2.0;         // -log10 p under which an onset re-arms

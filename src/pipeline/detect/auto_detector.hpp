@@ -9,11 +9,12 @@
 //     288 five-minute slots, each a fast average of its recent days). The residual is taken
 //     from the predictor with the smallest error; surprise z = |residual| / that error,
 //     raw = log(1 + z).
-//  2. Likelihood (after Numenta's anomaly likelihood): the short mean of the raw scores is
-//     compared with the long-run mean and spread of that short mean; its Gaussian tail
-//     probability p gives the score -log10(p) / 10 (1 at p = 1e-10). A second channel does
-//     the same for the log ratio of the short-term to the long-term residual spread, both
-//     ways (noise vanishing or appearing). The score is the larger of the two.
+//  2. Likelihood (after Numenta's anomaly likelihood): the raw score and its short mean
+//     (about 32 readings) are each compared with their own long-run mean and spread
+//     (about 512 readings, variance floored); the Gaussian tail probability p gives the
+//     score -log10(p) / 10 (1 at p = 1e-10). A third channel does the same, both ways, for
+//     the log ratio of the short-term to the long-term residual spread (noise vanishing or
+//     appearing). The score is the largest of the three.
 //  3. Onset only: NAB counts only the first detection of an event and charges every false
 //     positive, so after a score reaches kThreshold the output is held below it until the
 //     likelihood has settled (p back above 1e-2) and a refractory stretch has passed.
@@ -34,7 +35,8 @@ class AutoDetector {
   double update(int64_t t_ms, double x) noexcept;
 
   // The score at or above which the reading counts as anomalous (one setting for all
-  // series; chosen on the NAB standard profile, see bench/README.md).
+  // series; the NAB standard-profile optimum is 0.48, see bench/README.md). The onset-only
+  // rule (3 below) also uses it.
   static constexpr double kThreshold = 0.5;
 
   // Expected band for the last reading (before it was taken in), for alerts.
