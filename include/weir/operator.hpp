@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "weir/record.hpp"
+#include "weir/sink.hpp"
 #include "weir/state.hpp"
 #include "weir/time.hpp"
 
@@ -36,6 +37,13 @@ class StageContext {
   // the rest back and continues on a later tick, so they wait as compact state rather than
   // as formatted messages.
   virtual bool congested() const { return false; }
+  // Publishes a side output, such as an alert, on a connection: `connection` is the index
+  // the stage got from StageBuildContext::connection when it was built. The engine owns
+  // retry, as for $emit.
+  virtual void publish(uint32_t connection, OutputMessage&& message) {
+    (void)connection;
+    (void)message;
+  }
 };
 
 // What a stateful stage holds: groups (per window, pane or session) and the bytes of their
@@ -43,6 +51,10 @@ class StageContext {
 struct OperatorStats {
   uint64_t groups = 0;
   uint64_t state_bytes = 0;
+  // Alerts published by detectors, and those held back by the alert rate limit.
+  uint64_t alerts_raised = 0;
+  uint64_t alerts_cleared = 0;
+  uint64_t alerts_suppressed = 0;
 };
 
 class Operator {

@@ -67,7 +67,11 @@ Engine::Engine(const config::Config& config, const Clock& clock, EngineOptions o
         throw config::ConfigError(stage.path() + "/" + config::pointer_escape(key),
                                   "unknown stage \"" + key + "\", expected one of " + stage_list());
       }
-      pipeline::StageBuildContext ctx{spec.name, si};
+      pipeline::StageBuildContext ctx{spec.name, si, emit.connection, {}};
+      ctx.connection = [&](const std::string& name, const std::string& path) {
+        config.connection(name, path);
+        return connection_index(connection_names_, name);
+      };
       ops.push_back(reg->factory.make(stage.at(key), ctx));
     }
     std::optional<uint32_t> dlq;

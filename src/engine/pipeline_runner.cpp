@@ -19,6 +19,9 @@ class PipelineRunner::Context final : public StageContext {
   }
   TimeMs now() const override { return runner_.clock_.now(); }
   bool congested() const override { return runner_.router_.congested(runner_.emit_connection_); }
+  void publish(uint32_t connection, OutputMessage&& message) override {
+    runner_.router_.send(connection, std::move(message), runner_.clock_.now());
+  }
   std::string reason_;
   std::string detail_;
 

@@ -1,5 +1,6 @@
 #include "engine/registry.hpp"
 
+#include "pipeline/detect/detect_stage.hpp"
 #include "pipeline/match/match_stage.hpp"
 #include "pipeline/project/add_fields_stage.hpp"
 #include "pipeline/project/project_stage.hpp"
@@ -21,6 +22,7 @@ constexpr RegisteredStage kStages[] = {
     {"$tumblingWindow", {&tumbling_window_info, &make_tumbling_window}},
     {"$hoppingWindow", {&hopping_window_info, &make_hopping_window}},
     {"$sessionWindow", {&session_window_info, &make_session_window}},
+    {"$detect", {&detect::detect_info, &detect::make_detect}},
 };
 }  // namespace
 

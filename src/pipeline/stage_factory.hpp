@@ -1,6 +1,8 @@
 // What a stage factory gets besides its own config node.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -13,6 +15,11 @@ namespace weir::pipeline {
 struct StageBuildContext {
   std::string pipeline;  // the pipeline's name
   size_t index = 0;      // position of the stage in the pipeline
+  std::string emit_connection;  // the connectionName of the pipeline's $emit
+  // Resolves a connectionName (config value at path) to the index StageContext::publish
+  // takes; throws config::ConfigError naming path when there is no such connection.
+  // Unset (tests): every name is connection 0.
+  std::function<uint32_t(const std::string& name, const std::string& path)> connection;
 };
 
 // Every built-in stage provides one of these (see engine/registry.cpp).

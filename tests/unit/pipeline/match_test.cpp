@@ -227,7 +227,7 @@ class FakeContext final : public StageContext {
 
 TEST(MatchStage, PassesMatchingRecordsAndDropsOthers) {
   json spec = json::parse(R"({"temp": {"$gte": 30}, "device": {"$in": ["d1", "d2"]}})");
-  auto stage = make_match(config::Node(spec, "/pipelines/0/pipeline/0/$match"), {"p", 0});
+  auto stage = make_match(config::Node(spec, "/pipelines/0/pipeline/0/$match"), {"p", 0, "", {}});
   FakeContext ctx;
   const std::pair<const char*, StageResult> cases[] = {
       {R"({"temp": 31, "device": "d1"})", StageResult::kPass},
@@ -255,7 +255,7 @@ TEST(MatchStage, DescribesItself) {
 TEST(MatchStage, InvalidSpecNamesStagePath) {
   json spec = json::parse(R"({"temp": {"$gt": 1, "$near": 2}})");
   try {
-    make_match(config::Node(spec, "/pipelines/1/pipeline/0/$match"), {"p", 0});
+    make_match(config::Node(spec, "/pipelines/1/pipeline/0/$match"), {"p", 0, "", {}});
     FAIL() << "no ConfigError";
   } catch (const config::ConfigError& e) {
     EXPECT_EQ(e.path(), "/pipelines/1/pipeline/0/$match/temp/$near");

@@ -63,7 +63,7 @@ using StageMaker = std::unique_ptr<Operator> (*)(const config::Node&, const Stag
 // reused between records does not leak) and returns the typed JSON of the result.
 std::string run(StageMaker make, const char* spec_text, const char* doc_text) {
   json spec = json::parse(spec_text);
-  auto stage = make(config::Node(spec, "/p"), {"test", 0});
+  auto stage = make(config::Node(spec, "/p"), {"test", 0, "", {}});
   NullContext ctx;
   std::string first;
   for (int round = 0; round < 2; ++round) {
@@ -195,7 +195,7 @@ TEST_P(ProjectInvalid, ThrowsConfigErrorAtPath) {
   const InvalidSpec& c = GetParam();
   json spec = json::parse(c.spec);
   try {
-    c.make(config::Node(spec, "/p"), {"test", 0});
+    c.make(config::Node(spec, "/p"), {"test", 0, "", {}});
     FAIL() << "no ConfigError for " << c.spec;
   } catch (const config::ConfigError& e) {
     EXPECT_EQ(e.path(), c.path);

@@ -148,7 +148,7 @@ class RecordingContext final : public StageContext {
 
 StageResult run(const char* spec_text, const char* doc_text, RecordingContext& ctx) {
   json spec = json::parse(spec_text);
-  auto stage = make_validate(config::Node(spec, "/pipelines/0/pipeline/1/$validate"), {"p", 1});
+  auto stage = make_validate(config::Node(spec, "/pipelines/0/pipeline/1/$validate"), {"p", 1, "", {}});
   Record r;
   r.doc = config::to_value(json::parse(doc_text));
   return stage->process(r, ctx);
@@ -182,7 +182,7 @@ TEST(ValidateStage, ExplicitDlqAndDiscard) {
 
 TEST(ValidateStage, ReusesTheStageAcrossRecords) {
   json spec = json::parse(std::string("{") + kTempSchema + "}");
-  auto stage = make_validate(config::Node(spec, "/v"), {"p", 0});
+  auto stage = make_validate(config::Node(spec, "/v"), {"p", 0, "", {}});
   RecordingContext ctx;
   const std::pair<const char*, StageResult> cases[] = {
       {R"({"ts": 1, "temp": 200})", StageResult::kDeadLetter},
@@ -227,7 +227,7 @@ TEST_P(ValidateInvalid, ThrowsConfigErrorAtPath) {
   const InvalidValidate& c = GetParam();
   json spec = json::parse(c.spec);
   try {
-    make_validate(config::Node(spec, "/v"), {"p", 0});
+    make_validate(config::Node(spec, "/v"), {"p", 0, "", {}});
     FAIL() << "no ConfigError for " << c.spec;
   } catch (const config::ConfigError& e) {
     EXPECT_EQ(e.path(), c.path);

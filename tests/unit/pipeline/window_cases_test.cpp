@@ -73,7 +73,7 @@ TimeMs time_of(const Json& j) {
 
 std::unique_ptr<Operator> build(const std::string& stage, const Json& spec) {
   const config::Node node(spec, "/spec");
-  const StageBuildContext ctx{"cases", 0};
+  const StageBuildContext ctx{"cases", 0, "", {}};
   if (stage == "$tumblingWindow") return make_tumbling_window(node, ctx);
   if (stage == "$hoppingWindow") return make_hopping_window(node, ctx);
   if (stage == "$sessionWindow") return make_session_window(node, ctx);

@@ -80,7 +80,7 @@ struct Observed {
 
 std::unique_ptr<Operator> build(const Case& c) {
   const config::Node node(c.spec, "/w");
-  const pipeline::StageBuildContext ctx{"p", 1};
+  const pipeline::StageBuildContext ctx{"p", 1, "", {}};
   switch (c.kind) {
     case WindowKind::kTumbling:
       return pipeline::make_tumbling_window(node, ctx);

@@ -31,7 +31,7 @@ class Capture final : public StageContext {
 };
 
 std::unique_ptr<Operator> make(const json& spec) {
-  return make_tumbling_window(config::Node(spec, "/w"), StageBuildContext{"p", 1});
+  return make_tumbling_window(config::Node(spec, "/w"), StageBuildContext{"p", 1, "", {}});
 }
 
 json spec(int size_ms, int lateness_ms, int idle_ms, json group) {
@@ -338,7 +338,7 @@ TEST(TumblingWindow, ReadingsWithoutTheGroupFieldAreDeadLettered) {
 
 std::unique_ptr<Operator> make_stage(std::unique_ptr<Operator> (*factory)(const config::Node&, const StageBuildContext&),
                                      const json& spec) {
-  return factory(config::Node(spec, "/w"), StageBuildContext{"p", 1});
+  return factory(config::Node(spec, "/w"), StageBuildContext{"p", 1, "", {}});
 }
 
 json ms(int64_t n) { return {{"size", n}, {"unit", "ms"}}; }

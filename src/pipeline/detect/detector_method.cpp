@@ -1,0 +1,577 @@
+#include "pipeline/detect/detector_method.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace weir::pipeline::detect {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr size_t kMaxWindow = 100000;
+
+#define WEIR_ALERT_OPTIONS                                                                     \
+  {"raiseAfter", OptionType::kInteger, false, "1",                                            \
+   "consecutive anomalous readings before an alert is raised"},                                \
+      {"clearAfter", OptionType::kAny, false, "1",                                              \
+       "consecutive normal readings (a number) or a duration of normal readings before the "   \
+       "alert clears"},                                                                         \
+      {"cooldown", OptionType::kDuration, false, "0",                                           \
+       "after a clear, no new alert of this method and series for this long (event time)"},     \
+      {"severity", OptionType::kString, false, "warning", "info, warning or critical"}
+
+constexpr OptionSpec kThresholdOptions[] = {
+    {"min", OptionType::kNumber, false, "none", "readings below are anomalous"},
+    {"max", OptionType::kNumber, false, "none", "readings above are anomalous"},
+    {"for", OptionType::kDuration, false, "0", "only once outside the bounds this long"},
+    WEIR_ALERT_OPTIONS,
+};
+constexpr OptionSpec kZScoreOptions[] = {
+    {"window", OptionType::kAny, false, "60",
+     "the last N readings (a number) or a time span (a duration)"},
+    {"threshold", OptionType::kNumber, false, "3", "deviations from the rolling mean"},
+    {"minSamples", OptionType::kInteger, false, "10", "readings in the window before it judges"},
+    WEIR_ALERT_OPTIONS,
+};
+constexpr OptionSpec kEwmaOptions[] = {
+    {"alpha", OptionType::kNumber, false, "0.1", "weight of the newest reading, in (0, 1]"},
+    {"threshold", OptionType::kNumber, false, "3", "deviations from the weighted mean"},
+    {"minSamples", OptionType::kInteger, false, "10", "readings before it judges"},
+    WEIR_ALERT_OPTIONS,
+};
+constexpr OptionSpec kMadOptions[] = {
+    {"window", OptionType::kAny, false, "60",
+     "the last N readings (a number) or a time span (a duration)"},
+    {"threshold", OptionType::kNumber, false, "3.5", "robust z-score 0.6745 |x - median| / MAD"},
+    {"minSamples", OptionType::kInteger, false, "10", "readings in the window before it judges"},
+    WEIR_ALERT_OPTIONS,
+};
+constexpr OptionSpec kCusumOptions[] = {
+    {"k", OptionType::kNumber, false, "0.5", "allowance, in baseline deviations"},
+    {"h", OptionType::kNumber, false, "5", "decision limit, in baseline deviations"},
+    {"minSamples", OptionType::kInteger, false, "30",
+     "readings that set the baseline mean and deviation (again after each change)"},
+    WEIR_ALERT_OPTIONS,
+};
+constexpr OptionSpec kRateOptions[] = {
+    {"maxPerSecond", OptionType::kNumber, true, "", "largest normal change per second"},
+    WEIR_ALERT_OPTIONS,
+};
+constexpr OptionSpec kFlatlineOptions[] = {
+    {"for", OptionType::kDuration, true, "", "the value stays within epsilon this long"},
+    {"epsilon", OptionType::kNumber, false, "0", "largest change still counted as stuck"},
+    WEIR_ALERT_OPTIONS,
+};
+constexpr OptionSpec kMissingOptions[] = {
+    {"after", OptionType::kDuration, true, "",
+     "no reading of the series for this long (processing time) raises; the next reading clears"},
+    {"severity", OptionType::kString, false, "warning", "info, warning or critical"},
+};
+constexpr OptionSpec kAutoOptions[] = {
+    {"threshold", OptionType::kNumber, false, "auto", "score from which a reading is anomalous"},
+    WEIR_ALERT_OPTIONS,
+};
+#undef WEIR_ALERT_OPTIONS
+
+struct MethodEntry {
+  MethodKind kind;
+  ComponentInfo info;
+};
+const MethodEntry kMethods[] = {
+    {MethodKind::kThreshold, {"threshold", "static bounds", kThresholdOptions}},
+    {MethodKind::kZScore, {"zscore", "rolling mean and deviation", kZScoreOptions}},
+    {MethodKind::kEwma, {"ewma", "exponentially weighted mean and variance", kEwmaOptions}},
+    {MethodKind::kMad, {"mad", "median and median absolute deviation", kMadOptions}},
+    {MethodKind::kCusum, {"cusum", "two-sided CUSUM change point", kCusumOptions}},
+    {MethodKind::kRate, {"rate", "rate of change", kRateOptions}},
+    {MethodKind::kFlatline, {"flatline", "stuck sensor", kFlatlineOptions}},
+    {MethodKind::kMissing, {"missing", "dead-man timer", kMissingOptions}},
+    {MethodKind::kAuto, {"auto", "weir's default detector, nothing to tune", kAutoOptions}},
+};
+
+void parse_window(const config::Node& spec, MethodSpec& m) {
+  auto w = spec.get("window");
+  if (!w) {
+    m.window = 60;
+    return;
+  }
+  if (w->is_object()) {
+    m.span = w->as_duration();
+  } else {
+    m.window = static_cast<size_t>(w->as_int(2, static_cast<int64_t>(kMaxWindow)));
+  }
+}
+
+double positive_number(const config::Node& node) {
+  double v = node.as_number();
+  if (!(v > 0.0) || !std::isfinite(v)) node.fail("a number above 0");
+  return v;
+}
+
+Judgement deviation_judgement(double x, double centre, double scale, double threshold) {
+  Judgement j;
+  j.judged = true;
+  const double d = std::fabs(x - centre);
+  double z = 0.0;
+  if (scale > 0.0 && std::isfinite(scale)) {
+    z = d / scale;
+  } else if (scale == 0.0) {
+    z = d == 0.0 ? 0.0 : kInf;
+  }  // an infinite scale (values past 1e154): nothing stands out
+  if (std::isnan(z)) z = 0.0;
+  j.anomalous = z > threshold;
+  j.score = ratio_score(z / threshold);
+  j.low = centre - threshold * scale;
+  j.high = centre + threshold * scale;
+  return j;
+}
+
+// --- the methods ---------------------------------------------------------------------
+
+class ThresholdState final : public MethodState {
+ public:
+  explicit ThresholdState(const MethodSpec& s) : spec_(s) {}
+  Judgement update(TimeMs t, double x) override {
+    Judgement j;
+    j.judged = true;
+    j.low = std::isfinite(spec_.min) ? spec_.min : kNaN;
+    j.high = std::isfinite(spec_.max) ? spec_.max : kNaN;
+    const bool outside = x < spec_.min || x > spec_.max;
+    if (!outside) {
+      outside_since_ = kMinTime;
+      return j;
+    }
+    if (outside_since_ == kMinTime) outside_since_ = t;
+    j.anomalous = t - outside_since_ >= spec_.duration;
+    j.score = j.anomalous ? 1.0 : 0.0;
+    return j;
+  }
+  size_t memory_bytes() const noexcept override { return sizeof(*this); }
+
+ private:
+  const MethodSpec& spec_;
+  TimeMs outside_since_ = kMinTime;
+};
+
+class ZScoreState final : public MethodState {
+ public:
+  explicit ZScoreState(const MethodSpec& s) : spec_(s), window_(s.window, s.span) {}
+  Judgement update(TimeMs t, double x) override {
+    window_.evict_before(t);
+    Judgement j;
+    if (window_.size() >= std::max<size_t>(spec_.min_samples, 2)) {
+      j = deviation_judgement(x, window_.mean(), window_.stddev(), spec_.threshold);
+    }
+    window_.add(t, x);
+    return j;
+  }
+  size_t memory_bytes() const noexcept override {
+    return sizeof(*this) - sizeof(window_) + window_.memory_bytes();
+  }
+
+ private:
+  const MethodSpec& spec_;
+  SampleWindow window_;
+};
+
+class EwmaState final : public MethodState {
+ public:
+  explicit EwmaState(const MethodSpec& s) : spec_(s) {}
+  Judgement update(TimeMs t, double x) override {
+    (void)t;
+    Judgement j;
+    if (n_ >= std::max<size_t>(spec_.min_samples, 2)) {
+      j = deviation_judgement(x, mean_, std::sqrt(var_), spec_.threshold);
+    }
+    if (n_ == 0) {
+      mean_ = x;
+      var_ = 0.0;
+    } else {
+      const double d = x - mean_;
+      const double mean = mean_ + spec_.alpha * d;
+      const double var = (1.0 - spec_.alpha) * (var_ + spec_.alpha * d * d);
+      // A reading that would make the state infinite (a jump past 1e154) is judged but
+      // not taken in, so the state stays usable.
+      if (!std::isfinite(mean) || !std::isfinite(var)) return j;
+      mean_ = mean;
+      var_ = var;
+    }
+    ++n_;
+    return j;
+  }
+  size_t memory_bytes() const noexcept override { return sizeof(*this); }
+
+ private:
+  const MethodSpec& spec_;
+  uint64_t n_ = 0;
+  double mean_ = 0.0;
+  double var_ = 0.0;
+};
+
+class MadState final : public MethodState {
+ public:
+  explicit MadState(const MethodSpec& s) : spec_(s), window_(s.window, s.span) {}
+  Judgement update(TimeMs t, double x) override {
+    window_.evict_before(t);
+    Judgement j;
+    const size_t n = window_.size();
+    if (n >= std::max<size_t>(spec_.min_samples, 2)) {
+      scratch_.clear();
+      for (const auto& [ts, v] : window_.items()) scratch_.push_back(v);
+      const double med = median(scratch_);
+      double mean_abs = 0.0;
+      for (double& v : scratch_) {
+        v = std::fabs(v - med);
+        mean_abs += v / static_cast<double>(n);
+      }
+      const double mad = median(scratch_);
+      // Iglewicz and Hoaglin: z = 0.6745 (x - median) / MAD. When more than half the
+      // window equals the median, MAD is 0: the mean absolute deviation (x 1.2533) stands in.
+      const double scale = mad > 0.0 ? mad / 0.6745 : mean_abs * 1.2533;
+      j = deviation_judgement(x, med, scale, spec_.threshold);
+    }
+    window_.add(t, x);
+    return j;
+  }
+  size_t memory_bytes() const noexcept override {
+    return sizeof(*this) - sizeof(window_) + window_.memory_bytes() +
+           scratch_.capacity() * sizeof(double);
+  }
+
+ private:
+  static double median(std::vector<double>& v) {
+    const size_t mid = v.size() / 2;
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
+    const double hi = v[mid];
+    if (v.size() % 2 == 1) return hi;
+    const double lo = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid));
+    return lo + (hi - lo) / 2.0;
+  }
+  const MethodSpec& spec_;
+  SampleWindow window_;
+  std::vector<double> scratch_;  // not state: reused between readings
+};
+
+class CusumState final : public MethodState {
+ public:
+  explicit CusumState(const MethodSpec& s) : spec_(s) {}
+  Judgement update(TimeMs t, double x) override {
+    (void)t;
+    Judgement j;
+    if (n_ < spec_.min_samples) {
+      // Learning the baseline (Welford).
+      ++n_;
+      const double d = x - mean_;
+      mean_ += d / static_cast<double>(n_);
+      m2_ += d * (x - mean_);
+      if (!std::isfinite(mean_) || !std::isfinite(m2_)) reset();
+      return j;
+    }
+    const double sd = n_ > 1 ? std::sqrt(m2_ / static_cast<double>(n_ - 1)) : 0.0;
+    double u = 0.0;
+    if (sd > 0.0 && std::isfinite(sd)) {
+      u = (x - mean_) / sd;
+    } else if (sd == 0.0 && x != mean_) {
+      u = x > mean_ ? kInf : -kInf;
+    }
+    hi_ = std::max(0.0, hi_ + u - spec_.k);
+    lo_ = std::max(0.0, lo_ - u - spec_.k);
+    j.judged = true;
+    const double s = std::max(hi_, lo_);
+    j.score = ratio_score(s / spec_.h);
+    j.low = mean_ - spec_.k * sd;
+    j.high = mean_ + spec_.k * sd;
+    if (s > spec_.h) {
+      // A change: signal once, then learn the new baseline.
+      j.anomalous = true;
+      reset();
+    }
+    return j;
+  }
+  size_t memory_bytes() const noexcept override { return sizeof(*this); }
+
+ private:
+  void reset() {
+    n_ = 0;
+    mean_ = m2_ = hi_ = lo_ = 0.0;
+  }
+  const MethodSpec& spec_;
+  size_t n_ = 0;
+  double mean_ = 0.0;
+  double m2_ = 0.0;
+  double hi_ = 0.0;  // upper cumulative sum
+  double lo_ = 0.0;  // lower cumulative sum
+};
+
+class RateState final : public MethodState {
+ public:
+  explicit RateState(const MethodSpec& s) : spec_(s) {}
+  Judgement update(TimeMs t, double x) override {
+    Judgement j;
+    if (has_prev_ && t > prev_t_) {
+      const double dt = static_cast<double>(t - prev_t_) / 1000.0;
+      const double rate = std::fabs(x - prev_x_) / dt;
+      j.judged = true;
+      const double r = std::isnan(rate) ? 0.0 : rate / spec_.max_per_second;
+      j.anomalous = r > 1.0;
+      j.score = ratio_score(r);
+      j.low = prev_x_ - spec_.max_per_second * dt;
+      j.high = prev_x_ + spec_.max_per_second * dt;
+    }
+    if (!has_prev_ || t >= prev_t_) {
+      has_prev_ = true;
+      prev_t_ = t;
+      prev_x_ = x;
+    }
+    return j;
+  }
+  size_t memory_bytes() const noexcept override { return sizeof(*this); }
+
+ private:
+  const MethodSpec& spec_;
+  bool has_prev_ = false;
+  TimeMs prev_t_ = 0;
+  double prev_x_ = 0.0;
+};
+
+class FlatlineState final : public MethodState {
+ public:
+  explicit FlatlineState(const MethodSpec& s) : spec_(s) {}
+  Judgement update(TimeMs t, double x) override {
+    Judgement j;
+    if (!has_run_ || !(std::fabs(x - ref_) <= spec_.epsilon) || t < since_) {
+      has_run_ = true;
+      ref_ = x;
+      since_ = t;
+      return j;  // the first reading of a run proves nothing
+    }
+    j.judged = true;
+    j.anomalous = t - since_ >= spec_.duration;
+    j.score = j.anomalous ? 1.0 : 0.0;
+    j.low = ref_ - spec_.epsilon;
+    j.high = ref_ + spec_.epsilon;
+    return j;
+  }
+  size_t memory_bytes() const noexcept override { return sizeof(*this); }
+
+ private:
+  const MethodSpec& spec_;
+  bool has_run_ = false;
+  double ref_ = 0.0;
+  TimeMs since_ = 0;
+};
+
+class AutoState final : public MethodState {
+ public:
+  explicit AutoState(const MethodSpec& s) : spec_(s) {}
+  Judgement update(TimeMs t, double x) override {
+    Judgement j;
+    j.score = detector_.update(t, x);
+    j.judged = true;
+    j.anomalous = j.score >= spec_.threshold;
+    j.low = detector_.expected_low();
+    j.high = detector_.expected_high();
+    return j;
+  }
+  size_t memory_bytes() const noexcept override { return sizeof(*this); }
+
+ private:
+  const MethodSpec& spec_;
+  AutoDetector detector_;
+};
+
+}  // namespace
+
+std::string_view method_name(MethodKind kind) noexcept {
+  for (const auto& m : kMethods) {
+    if (m.kind == kind) return m.info.name;
+  }
+  return "?";
+}
+
+double ratio_score(double ratio) noexcept {
+  if (!(ratio > 0.0)) return 0.0;
+  if (!std::isfinite(ratio)) return 1.0;
+  return ratio / (1.0 + ratio);
+}
+
+AlertPolicy parse_alert_policy(const config::Node& node, AlertPolicy p) {
+  if (auto n = node.get("raiseAfter")) p.raise_after = static_cast<uint32_t>(n->as_int(1, 1000000));
+  if (auto n = node.get("clearAfter")) {
+    if (n->is_object()) {
+      p.clear_for = n->as_duration();
+      p.clear_after = 1;
+    } else {
+      p.clear_after = static_cast<uint32_t>(n->as_int(1, 1000000));
+      p.clear_for = 0;
+    }
+  }
+  if (auto n = node.get("cooldown")) p.cooldown = n->as_duration(true);
+  if (auto n = node.get("severity")) p.severity = n->as_enum({"info", "warning", "critical"});
+  return p;
+}
+
+MethodSpec parse_method(std::string_view name, const config::Node& node,
+                        const AlertPolicy& defaults) {
+  const MethodEntry* entry = nullptr;
+  for (const auto& m : kMethods) {
+    if (m.info.name == name) entry = &m;
+  }
+  if (entry == nullptr) {
+    node.fail("a method named threshold, zscore, ewma, mad, cusum, rate, flatline, missing or "
+              "auto (got \"" + std::string(name) + "\")");
+  }
+  node.expect_object();
+  node.check_options(entry->info);
+  MethodSpec m;
+  m.kind = entry->kind;
+  m.alert = parse_alert_policy(node, defaults);
+  switch (m.kind) {
+    case MethodKind::kThreshold: {
+      auto lo = node.get("min");
+      auto hi = node.get("max");
+      if (!lo && !hi) node.fail("\"min\", \"max\" or both");
+      if (lo) m.min = lo->as_number();
+      if (hi) m.max = hi->as_number();
+      if (lo && hi && m.min > m.max) hi->fail("a max not below min");
+      if (auto f = node.get("for")) m.duration = f->as_duration(true);
+      break;
+    }
+    case MethodKind::kZScore:
+    case MethodKind::kMad:
+      parse_window(node, m);
+      m.threshold = m.kind == MethodKind::kMad ? 3.5 : 3.0;
+      if (auto n = node.get("threshold")) m.threshold = positive_number(*n);
+      m.min_samples = static_cast<size_t>(node.int_or("minSamples", 10, 2, static_cast<int64_t>(kMaxWindow)));
+      if (m.window > 0 && m.min_samples > m.window) {
+        node.at("minSamples").fail("a minSamples not above the window (" + std::to_string(m.window) + ")");
+      }
+      break;
+    case MethodKind::kEwma:
+      if (auto n = node.get("alpha")) {
+        m.alpha = n->as_number();
+        if (!(m.alpha > 0.0 && m.alpha <= 1.0)) n->fail("a number in (0, 1]");
+      }
+      if (auto n = node.get("threshold")) m.threshold = positive_number(*n);
+      m.min_samples = static_cast<size_t>(node.int_or("minSamples", 10, 2, 1000000));
+      break;
+    case MethodKind::kCusum:
+      if (auto n = node.get("k")) {
+        m.k = n->as_number();
+        if (!(m.k >= 0.0) || !std::isfinite(m.k)) n->fail("a number of at least 0");
+      }
+      if (auto n = node.get("h")) m.h = positive_number(*n);
+      m.min_samples = static_cast<size_t>(node.int_or("minSamples", 30, 2, 1000000));
+      break;
+    case MethodKind::kRate:
+      m.max_per_second = positive_number(node.at("maxPerSecond"));
+      break;
+    case MethodKind::kFlatline:
+      m.duration = node.at("for").as_duration();
+      if (auto n = node.get("epsilon")) {
+        m.epsilon = n->as_number();
+        if (!(m.epsilon >= 0.0) || !std::isfinite(m.epsilon)) n->fail("a number of at least 0");
+      }
+      break;
+    case MethodKind::kMissing:
+      m.duration = node.at("after").as_duration();
+      break;
+    case MethodKind::kAuto:
+      m.threshold = AutoDetector::kThreshold;
+      if (auto n = node.get("threshold")) {
+        m.threshold = n->as_number();
+        if (!(m.threshold > 0.0 && m.threshold <= 1.0)) n->fail("a number in (0, 1]");
+      }
+      break;
+  }
+  return m;
+}
+
+std::unique_ptr<MethodState> make_method_state(const MethodSpec& spec) {
+  switch (spec.kind) {
+    case MethodKind::kThreshold: return std::make_unique<ThresholdState>(spec);
+    case MethodKind::kZScore: return std::make_unique<ZScoreState>(spec);
+    case MethodKind::kEwma: return std::make_unique<EwmaState>(spec);
+    case MethodKind::kMad: return std::make_unique<MadState>(spec);
+    case MethodKind::kCusum: return std::make_unique<CusumState>(spec);
+    case MethodKind::kRate: return std::make_unique<RateState>(spec);
+    case MethodKind::kFlatline: return std::make_unique<FlatlineState>(spec);
+    case MethodKind::kMissing: return nullptr;
+    case MethodKind::kAuto: return std::make_unique<AutoState>(spec);
+  }
+  return nullptr;
+}
+
+// --- SampleWindow ----------------------------------------------------------------------
+
+void SampleWindow::evict_before(TimeMs t) {
+  if (span_ <= 0) return;
+  bool removed = false;
+  while (!items_.empty() && items_.front().first <= t - span_) {
+    pop_front();
+    removed = true;
+  }
+  if (removed) maybe_recompute();
+}
+
+void SampleWindow::pop_front() {
+  const double d = items_.front().second - ref_;
+  sum_ -= d;
+  sum2_ -= d * d;
+  items_.pop_front();
+  ++changes_;
+}
+
+void SampleWindow::maybe_recompute() {
+  if (changes_ >= items_.size() + 16 || !std::isfinite(sum_) || !std::isfinite(sum2_)) recompute();
+}
+
+void SampleWindow::add(TimeMs t, double x) {
+  if (count_ > 0 && items_.size() >= count_) {
+    while (items_.size() >= count_) pop_front();
+    maybe_recompute();
+  }
+  if (items_.empty()) {
+    ref_ = x;
+    sum_ = sum2_ = 0.0;
+    changes_ = 0;
+  }
+  items_.emplace_back(t, x);
+  const double d = x - ref_;
+  sum_ += d;
+  sum2_ += d * d;
+}
+
+void SampleWindow::recompute() {
+  changes_ = 0;
+  sum_ = sum2_ = 0.0;
+  if (items_.empty()) return;
+  ref_ = items_.front().second;
+  for (const auto& [t, x] : items_) {
+    const double d = x - ref_;
+    sum_ += d;
+    sum2_ += d * d;
+  }
+}
+
+double SampleWindow::mean() const noexcept {
+  if (items_.empty()) return 0.0;
+  return ref_ + sum_ / static_cast<double>(items_.size());
+}
+
+double SampleWindow::stddev() const noexcept {
+  const size_t n = items_.size();
+  if (n < 2) return 0.0;
+  const double dn = static_cast<double>(n);
+  const double var = (sum2_ - sum_ * sum_ / dn) / (dn - 1.0);
+  if (std::isnan(var)) return kInf;
+  return var > 0.0 ? std::sqrt(var) : 0.0;
+}
+
+size_t SampleWindow::memory_bytes() const noexcept {
+  return sizeof(*this) + items_.size() * sizeof(items_.front()) + 512;  // deque's map and block slack
+}
+
+}  // namespace weir::pipeline::detect
