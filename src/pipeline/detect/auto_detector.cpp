@@ -2,31 +2,34 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace weir::pipeline::detect {
 
 namespace {
 
 // Speeds of the exponential averages, as 1 / (number of readings remembered).
-constexpr double kSlow = 1.0 / 512;      // level, its deviation, the long-term step
-constexpr double kModel = 1.0 / 256;     // errors of the predictors
-constexpr double kSlot = 1.0 / 8;        // profile slots (after their first visits)
-constexpr double kShort = 1.0 / 32;       // short means (raw surprise, residual spread)
-constexpr double kLong = 1.0 / 512;     // long-run moments of the likelihood channels
-constexpr double kWinsor = 10.0;         // learning clips at this many deviations
-constexpr double kWide = 1000.0;         // the day profile clips at this many (see learn)
+constexpr double kSlow = 1.0 / 512;   // level, its deviation, the long-term step
+constexpr double kModel = 1.0 / 256;  // errors of the predictors
+constexpr double kSlot = 1.0 / 8;     // profile slots (after their first visits)
+constexpr double kShort = 1.0 / 32;   // short means (raw surprise, residual spread)
+constexpr double kLong = 1.0 / 512;   // long-run moments of the likelihood channels
+constexpr double kWinsor = 10.0;      // learning clips at this many deviations
+constexpr double kWide = 1000.0;      // the day profile clips at this many (see learn)
 constexpr double kMaxSurprise = 1e6;
-constexpr double kMinVar = 2e-3;         // variance floor of the likelihood channels
-constexpr double kMaxZ = 8.0;            // spread channel: clip of the standardised value
-constexpr double kLogScale = 10.0;       // -log10 p mapped to score 1
-constexpr double kSettled = 2.0;         // -log10 p under which an onset re-arms
-constexpr int64_t kQuiet = 576;          // readings without a second onset
-constexpr int64_t kDayWarm = 32;        // day-profile predictions judged before it is used
-constexpr int64_t kWarm = 128;           // readings before the likelihood learns
-constexpr int64_t kLearning = 384;       // readings scored 0 while the state fills
+constexpr double kMinVar = 2e-3;           // variance floor of the likelihood channels
+constexpr double kMaxZ = 8.0;              // spread channel: clip of the standardised value
+constexpr double kLogScale = 10.0;         // -log10 p mapped to score 1
+constexpr double kSettled = 2.0;           // -log10 p under which an onset re-arms
+constexpr int64_t kQuiet = 576;            // readings without a second onset ...
+constexpr int64_t kQuietMs = 172'800'000;  // ... or two days, whichever ends first
+constexpr int64_t kDayWarm = 32;           // day-profile predictions judged before it is used
+constexpr int64_t kWarm = 128;             // readings before the likelihood learns
+constexpr int64_t kLearning = 384;         // readings scored 0 while the state fills
 constexpr double kTiny = 1e-300;
-constexpr double kRel = 1e-9;            // errors below this share of the level are noise
+constexpr double kRel = 1e-9;  // errors below this share of the level are noise
 constexpr int64_t kDayMs = 86'400'000;
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 constexpr int64_t kSlotMs = kDayMs / AutoDetector::kDaySlots;
 
 double ewma(double avg, double x, double alpha) noexcept { return avg + alpha * (x - avg); }
@@ -66,8 +69,8 @@ double AutoDetector::raw_surprise(int64_t t_ms, double x) noexcept {
   const double floor = kRel * (std::abs(level_) + level_dev_) + kTiny;
   double err = err_level_;
   double resid = x - level_;
-  if (err_walk_ < err) {
-    err = err_walk_;
+  if (err_walk_ * walk_scale_ < err) {
+    err = err_walk_ * walk_scale_;
     resid = x - prev_x_;
   }
   const int d = day_slot(t_ms);
@@ -92,7 +95,7 @@ void AutoDetector::learn(int64_t t_ms, double x) noexcept {
   const double xw = bound == HUGE_VAL ? x : clip(x, level_, bound);
 
   const double step_bound = kWinsor * step_slow_;
-  const double step = std::abs(x - prev_x_);
+  const double step = std::abs(x - prev_x_) / walk_scale_;  // per typical interval
   const double sw = step_bound > 0.0 ? std::min(step, step_bound) : std::min(step, bound);
 
   // Errors learn as plain means while young (one count per predictor), then exponentially.
@@ -126,7 +129,7 @@ double AutoDetector::update(int64_t t_ms, double x) noexcept {
   if (n_ == 0) {
     level_ = x;
     prev_x_ = x;
-    t_first_ = t_ms;
+    t_prev_ = t_ms;
     low_ = high_ = x;
     n_ = 1;
     learn(t_ms, x);
@@ -144,6 +147,15 @@ double AutoDetector::update(int64_t t_ms, double x) noexcept {
     }
     low_ = centre - 3.0 * spread;
     high_ = centre + 3.0 * spread;
+  }
+  // A random walk's spread grows with the square root of the time it has had to wander,
+  // so after a gap (longer than the typical interval) the previous reading predicts less.
+  {
+    const double dt = static_cast<double>(t_ms) - static_cast<double>(t_prev_);
+    walk_scale_ = dt_typ_ > 0.0 && dt > dt_typ_ ? std::sqrt(dt / dt_typ_) : 1.0;
+    if (dt > 0.0)
+      dt_typ_ = dt_typ_ == 0.0 ? dt : ewma(dt_typ_, std::min(dt, kWinsor * dt_typ_), kSlow);
+    t_prev_ = t_ms;
   }
   const double raw = raw_surprise(t_ms, x);
   learn(t_ms, x);
@@ -177,11 +189,13 @@ double AutoDetector::update(int64_t t_ms, double x) noexcept {
   // likelihood has settled and the quiet stretch is over.
   double s = std::min(1.0, q / kLogScale);
   if (quiet_ > 0) --quiet_;
+  if (t_ms >= quiet_until_) quiet_ = 0;
   if (!armed_ && q < kSettled && quiet_ == 0) armed_ = true;
   if (s >= kThreshold) {
     if (armed_) {
       armed_ = false;
       quiet_ = kQuiet;
+      quiet_until_ = t_ms > kNever - kQuietMs ? kNever : t_ms + kQuietMs;
     } else {
       s *= 0.9 * kThreshold;  // below the threshold, still ordered
     }

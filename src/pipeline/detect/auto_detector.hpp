@@ -8,7 +8,9 @@
 //     previous reading (random walk) and "same time yesterday" (a time-of-day profile of
 //     288 five-minute slots, each a fast average of its recent days). The residual is taken
 //     from the predictor with the smallest error; surprise z = |residual| / that error,
-//     raw = log(1 + z).
+//     raw = log(1 + z). After a gap longer than the typical interval the random walk's
+//     error is scaled by sqrt(gap / typical interval) (a walk spreads with the square root
+//     of time), and it learns from steps scaled back the same way.
 //  2. Likelihood (after Numenta's anomaly likelihood): the raw score and its short mean
 //     (about 32 readings) are each compared with their own long-run mean and spread
 //     (about 512 readings, variance floored); the Gaussian tail probability p gives the
@@ -17,7 +19,8 @@
 //     appearing). The score is the largest of the three.
 //  3. Onset only: NAB counts only the first detection of an event and charges every false
 //     positive, so after a score reaches kThreshold the output is held below it until the
-//     likelihood has settled (p back above 1e-2) and a refractory stretch has passed.
+//     likelihood has settled (p back above 1e-2) and a refractory stretch has passed (576
+//     readings or two days, whichever ends first).
 //  Statistics learn from winsorised inputs (10 deviations), so a huge value does not
 //  poison them. The first readings score 0 while the state fills.
 #pragma once
@@ -36,7 +39,7 @@ class AutoDetector {
 
   // The score at or above which the reading counts as anomalous (one setting for all
   // series; the NAB standard-profile optimum is 0.48, see bench/README.md). The onset-only
-  // rule (3 below) also uses it.
+  // rule (3 above) also uses it.
   static constexpr double kThreshold = 0.5;
 
   // Expected band for the last reading (before it was taken in), for alerts.
@@ -58,16 +61,18 @@ class AutoDetector {
   double low_ = 0.0;
   double high_ = 0.0;
 
-  int64_t n_ = 0;           // readings seen
-  int64_t t_first_ = 0;     // time of the first reading
-  double prev_x_ = 0.0;     // the previous reading
-  double level_ = 0.0;      // slow level (EWMA of the winsorised value)
-  double level_dev_ = 0.0;  // mean absolute deviation from the level
-  double step_slow_ = 0.0;  // long-term mean absolute step
-  double err_level_ = 0.0;  // mean absolute error of the level as a predictor
-  double err_walk_ = 0.0;   // ... of the previous reading
-  double err_day_ = 0.0;    // ... of the time-of-day profile
-  int64_t day_seen_ = 0;    // readings the time-of-day profile has predicted
+  int64_t n_ = 0;            // readings seen
+  int64_t t_prev_ = 0;       // time of the previous reading
+  double dt_typ_ = 0.0;      // typical interval between readings (ms, winsorised mean)
+  double walk_scale_ = 1.0;  // sqrt(interval / typical interval) for this reading, >= 1
+  double prev_x_ = 0.0;      // the previous reading
+  double level_ = 0.0;       // slow level (EWMA of the winsorised value)
+  double level_dev_ = 0.0;   // mean absolute deviation from the level
+  double step_slow_ = 0.0;   // long-term mean absolute step
+  double err_level_ = 0.0;   // mean absolute error of the level as a predictor
+  double err_walk_ = 0.0;    // ... of the previous reading
+  double err_day_ = 0.0;     // ... of the time-of-day profile
+  int64_t day_seen_ = 0;     // readings the time-of-day profile has predicted
 
   double resid_short_ = 0.0;  // short-term mean absolute residual (best predictor)
   double resid_long_ = 0.0;   // long-term mean absolute residual
@@ -76,6 +81,7 @@ class AutoDetector {
   Moments spike_stats_;       // long-run moments of the raw surprise itself
   Moments spread_stats_;      // long-run moments of log(resid_short_ / resid_long_)
   int64_t quiet_ = 0;         // readings left before another onset may be reported
+  int64_t quiet_until_ = 0;   // ... or the time from which it may
   bool armed_ = true;         // false from an onset until the likelihood has settled
 
   float day_[kDaySlots] = {};
