@@ -341,13 +341,20 @@ class FlatlineState final : public MethodState {
   explicit FlatlineState(const MethodSpec& s) : spec_(s) {}
   Judgement update(TimeMs t, double x) override {
     Judgement j;
-    if (!has_run_ || !(std::fabs(x - ref_) <= spec_.epsilon) || t < since_) {
+    // The very first reading proves nothing; after that, a reading that moved (or went back
+    // in time) is judged normal and starts a new run.
+    // A silence longer than `for` also starts a new run: a sensor that comes back with the
+    // same value was not seen to be stuck.
+    j.judged = has_run_;
+    const bool gap = has_run_ && t - last_ > spec_.duration;
+    if (!has_run_ || !(std::fabs(x - ref_) <= spec_.epsilon) || t < since_ || gap) {
       has_run_ = true;
       ref_ = x;
       since_ = t;
-      return j;  // the first reading of a run proves nothing
+      last_ = t;
+      return j;
     }
-    j.judged = true;
+    last_ = t;
     j.anomalous = t - since_ >= spec_.duration;
     j.score = j.anomalous ? 1.0 : 0.0;
     j.low = ref_ - spec_.epsilon;
@@ -360,7 +367,8 @@ class FlatlineState final : public MethodState {
   const MethodSpec& spec_;
   bool has_run_ = false;
   double ref_ = 0.0;
-  TimeMs since_ = 0;
+  TimeMs since_ = 0;  // first reading of the run
+  TimeMs last_ = 0;   // latest reading
 };
 
 class AutoState final : public MethodState {

@@ -251,7 +251,9 @@ TEST(Flatline, StuckWithinEpsilonForTheDuration) {
   Judgement j = m->update(3000, 5.0);
   EXPECT_TRUE(j.anomalous);
   EXPECT_EQ(j.score, 1.0);
-  EXPECT_FALSE(m->update(4000, 5.2).judged);  // moved: a new run starts
+  j = m->update(4000, 5.2);  // moved: judged normal, and a new run starts
+  EXPECT_TRUE(j.judged);
+  EXPECT_FALSE(j.anomalous);
   EXPECT_FALSE(m->update(5000, 5.2).anomalous);
 }
 
@@ -262,7 +264,17 @@ TEST(Flatline, ExactRepeatWithZeroEpsilon) {
   m->update(0, 1);
   m->update(1000, 1);
   EXPECT_TRUE(m->update(2000, 1).anomalous);
-  EXPECT_FALSE(m->update(3000, 1.0000001).judged);
+  EXPECT_FALSE(m->update(3000, 1.0000001).anomalous);
+}
+
+TEST(Flatline, ASilenceLongerThanForStartsANewRun) {
+  MethodSpec s = spec_of(MethodKind::kFlatline);
+  s.duration = 2000;
+  auto m = make_method_state(s);
+  m->update(0, 1);
+  EXPECT_FALSE(m->update(10000, 1).anomalous);  // back after 10 s with the same value
+  EXPECT_FALSE(m->update(11000, 1).anomalous);
+  EXPECT_TRUE(m->update(12000, 1).anomalous);
 }
 
 TEST(Auto, ScoresStayInRangeOnHardInput) {
