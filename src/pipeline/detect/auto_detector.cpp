@@ -23,6 +23,7 @@ constexpr double kLogScale = 10.0;         // -log10 p mapped to score 1
 constexpr double kSettled = 2.0;           // -log10 p under which an onset re-arms
 constexpr int64_t kQuiet = 576;            // readings without a second onset ...
 constexpr int64_t kQuietMs = 172'800'000;  // ... or two days, whichever ends first
+constexpr double kSpikeMargin = 0.3;       // a spike must beat the recent maximum by this (log)
 constexpr int64_t kDayWarm = 32;           // day-profile predictions judged before it is used
 constexpr int64_t kWarm = 128;             // readings before the likelihood learns
 constexpr int64_t kLearning = 384;         // readings scored 0 while the state fills
@@ -130,6 +131,7 @@ double AutoDetector::update(int64_t t_ms, double x) noexcept {
     level_ = x;
     prev_x_ = x;
     t_prev_ = t_ms;
+    spike_day_start_ = t_ms;
     low_ = high_ = x;
     n_ = 1;
     learn(t_ms, x);
@@ -181,7 +183,18 @@ double AutoDetector::update(int64_t t_ms, double x) noexcept {
     m.mean += a_long * dv;
     m.var = (1.0 - a_long) * (m.var + a_long * dv * dv);
   }
-  const double q_spike = tail(spike_stats_, raw, a_long);
+  // Spike channel, gated by the recent maximum: a single reading is news only if its raw
+  // surprise beats the largest of the current and the previous day (raw is log(1 + z), so
+  // the margin asks for a z about 35% larger). A series with recurring spikes keeps its
+  // maximum high and stops alarming on each; a quiet series lets any clear spike through.
+  double q_spike = tail(spike_stats_, raw, a_long);
+  if (raw < std::max(spike_max_prev_, spike_max_) + kSpikeMargin) q_spike = 0.0;
+  spike_max_ = std::max(spike_max_, raw);
+  if (static_cast<double>(t_ms) - static_cast<double>(spike_day_start_) >= kDayMs) {
+    spike_max_prev_ = spike_max_;
+    spike_max_ = 0.0;
+    spike_day_start_ = t_ms;
+  }
   const double q = std::max({q_raw, q_spike, q_spread});
   if (n_ <= kLearning) return 0.0;
 
@@ -191,14 +204,14 @@ double AutoDetector::update(int64_t t_ms, double x) noexcept {
   if (quiet_ > 0) --quiet_;
   if (t_ms >= quiet_until_) quiet_ = 0;
   if (!armed_ && q < kSettled && quiet_ == 0) armed_ = true;
-  if (s >= kThreshold) {
-    if (armed_) {
-      armed_ = false;
-      quiet_ = kQuiet;
-      quiet_until_ = t_ms > kNever - kQuietMs ? kNever : t_ms + kQuietMs;
-    } else {
-      s *= 0.9 * kThreshold;  // below the threshold, still ordered
-    }
+  // Every reading while held is scaled below 0.9 * kThreshold (still ordered), so the only
+  // readings at or above kThreshold are onsets.
+  if (!armed_) {
+    s *= 0.9 * kThreshold;
+  } else if (s >= kThreshold) {
+    armed_ = false;
+    quiet_ = kQuiet;
+    quiet_until_ = t_ms > kNever - kQuietMs ? kNever : t_ms + kQuietMs;
   }
   return std::clamp(s, 0.0, 1.0);
 }
