@@ -54,7 +54,7 @@ std::unique_ptr<Operator> make_window() {
   const config::Json json = config::Json::parse(kWindowSpec);
   return pipeline::make_tumbling_window(
       config::Node(json, "/pipelines/0/pipeline/3/$tumblingWindow"),
-      pipeline::StageBuildContext{"bench", 3});
+      pipeline::StageBuildContext{"bench", 3, "", {}});
 }
 
 // One record per device, as the engine hands them over: {"ts", "temp", "hum", "device"}.
@@ -183,7 +183,7 @@ void BM_HoppingWindow1h1s(benchmark::State& state) {
   const auto devices = static_cast<size_t>(state.range(0));
   const config::Json json = config::Json::parse(kHoppingSpec);
   auto window = pipeline::make_hopping_window(
-      config::Node(json, "/pipelines/0/pipeline/1/$hoppingWindow"), pipeline::StageBuildContext{"bench", 1});
+      config::Node(json, "/pipelines/0/pipeline/1/$hoppingWindow"), pipeline::StageBuildContext{"bench", 1, "", {}});
   RoundRobin feed(*window, devices);
   const CountingContext& ctx = feed.ctx();
   const int64_t fill = 3600 * (1000 / kStep) * static_cast<int64_t>(devices);

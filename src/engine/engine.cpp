@@ -272,6 +272,11 @@ std::string Engine::stats_line() const {
     for (const auto& [reason, n] : c.dead_letters) s += " " + reason + "=" + std::to_string(n);
     OperatorStats st = p->state_stats();
     s += " groups=" + std::to_string(st.groups) + " state_kib=" + std::to_string(st.state_bytes / 1024);
+    if (st.alerts_raised + st.alerts_suppressed > 0) {
+      s += " alerts_raised=" + std::to_string(st.alerts_raised) +
+           " alerts_cleared=" + std::to_string(st.alerts_cleared) +
+           " alerts_suppressed=" + std::to_string(st.alerts_suppressed);
+    }
   }
   auto sc = router_.counters();
   s += " | sinks: sent=" + std::to_string(sc.sent) + " retried=" + std::to_string(sc.retried) +

@@ -81,6 +81,9 @@ OperatorStats PipelineRunner::state_stats() const {
     OperatorStats st = s->stats();
     total.groups += st.groups;
     total.state_bytes += st.state_bytes;
+    total.alerts_raised += st.alerts_raised;
+    total.alerts_cleared += st.alerts_cleared;
+    total.alerts_suppressed += st.alerts_suppressed;
   }
   return total;
 }

@@ -182,7 +182,6 @@ DetectStage::Group& DetectStage::group_for(std::string&& key, Value&& fields) {
 StageResult DetectStage::process(Record& record, StageContext& ctx) {
   // The partition.
   key_buffer_.clear();
-  Value fields = Value::object();
   if (!options_.partition.empty()) {
     key_buffer_.push_back('[');
     for (size_t i = 0; i < options_.partition.size(); ++i) {
@@ -196,7 +195,6 @@ StageResult DetectStage::process(Record& record, StageContext& ctx) {
       }
       if (i > 0) key_buffer_.push_back(',');
       v.append_json(key_buffer_);
-      fields.set(options_.partition[i].first, v);
     }
     key_buffer_.push_back(']');
   }
@@ -206,8 +204,17 @@ StageResult DetectStage::process(Record& record, StageContext& ctx) {
                                 ") partitions; a reading of a new one was refused");
     return StageResult::kDeadLetter;
   }
-  Group& g = git != groups_.end() ? *git->second
-                                  : group_for(std::string(key_buffer_), std::move(fields));
+  if (git == groups_.end()) {
+    // A new partition: its values by name, for alerts and the state topic.
+    Value fields = Value::object();
+    for (const auto& [name, expr] : options_.partition) {
+      Value scratch;
+      fields.set(name, expr->eval(record.doc, scratch));
+    }
+    group_for(std::string(key_buffer_), std::move(fields));
+    git = groups_.find(key_buffer_);
+  }
+  Group& g = *git->second;
 
   const TimeMs t = record.event_time;
   const TimeMs now = ctx.now();
