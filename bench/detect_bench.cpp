@@ -50,7 +50,8 @@ MethodSpec spec_for(MethodKind kind) {
 
 void BM_Method(benchmark::State& state) {
   const auto kind = static_cast<MethodKind>(state.range(0));
-  const MethodSpec spec = spec_for(kind);
+  MethodSpec spec = spec_for(kind);
+  if (state.range(1) > 0) spec.window = static_cast<size_t>(state.range(1));
   auto method = make_method_state(spec);
   const std::vector<double> xs = series(1 << 16);
   size_t i = 0;
@@ -66,16 +67,18 @@ void BM_Method(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 // Every method but "missing", which is a timer of the stage (see BM_DetectStageMissing).
+// Second argument: the window of zscore and mad (0: 60 readings).
 BENCHMARK(BM_Method)
-    ->ArgName("method")
-    ->Arg(static_cast<int>(MethodKind::kThreshold))
-    ->Arg(static_cast<int>(MethodKind::kZScore))
-    ->Arg(static_cast<int>(MethodKind::kEwma))
-    ->Arg(static_cast<int>(MethodKind::kMad))
-    ->Arg(static_cast<int>(MethodKind::kCusum))
-    ->Arg(static_cast<int>(MethodKind::kRate))
-    ->Arg(static_cast<int>(MethodKind::kFlatline))
-    ->Arg(static_cast<int>(MethodKind::kAuto));
+    ->ArgNames({"method", "window"})
+    ->Args({static_cast<int>(MethodKind::kThreshold), 0})
+    ->Args({static_cast<int>(MethodKind::kZScore), 0})
+    ->Args({static_cast<int>(MethodKind::kEwma), 0})
+    ->Args({static_cast<int>(MethodKind::kMad), 0})
+    ->Args({static_cast<int>(MethodKind::kMad), 300})
+    ->Args({static_cast<int>(MethodKind::kCusum), 0})
+    ->Args({static_cast<int>(MethodKind::kRate), 0})
+    ->Args({static_cast<int>(MethodKind::kFlatline), 0})
+    ->Args({static_cast<int>(MethodKind::kAuto), 0});
 
 class NullContext final : public StageContext {
  public:

@@ -70,10 +70,12 @@ constexpr OptionSpec kMissingOptions[] = {
     {"severity", OptionType::kString, false, "warning", "info, warning or critical"},
 };
 constexpr OptionSpec kAutoOptions[] = {
-    {"threshold", OptionType::kNumber, false, "auto", "score from which a reading is anomalous"},
+    {"threshold", OptionType::kNumber, false, "0.38", "score from which a reading is anomalous"},
     WEIR_ALERT_OPTIONS,
 };
 #undef WEIR_ALERT_OPTIONS
+
+static_assert(AutoDetector::kThreshold == 0.38, "update the auto method's option table default");
 
 struct MethodEntry {
   MethodKind kind;
