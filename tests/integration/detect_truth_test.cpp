@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -175,6 +176,85 @@ TEST(DetectTruth, CleanDataRaisesFewerThanOneAlertPer100kReadings) {
               static_cast<long long>(run.raised_total), static_cast<long long>(run.readings),
               static_cast<long long>(devices));
   EXPECT_LT(run.raised_total * 100000, run.readings);
+}
+
+}  // namespace
+}  // namespace weir::test
+
+namespace weir::test {
+namespace {
+
+// Every method of $detect from a config file through `weir replay`: one series built so that
+// each method has something to find (a spike, a stuck stretch, a silence), replayed twice.
+TEST(DetectReplay, EveryMethodRaisesFromAConfigFile) {
+  TempDir dir;
+  json config = json::parse(R"({
+    "connections": {"local": {"type": "mqtt", "host": "127.0.0.1", "port": 1883}},
+    "pipelines": [{"name": "all", "pipeline": [
+      {"$source": {"connectionName": "local", "topic": "s/+device", "format": "json", "timeField": "ts"}},
+      {"$detect": {"partitionBy": "$device", "field": "temp",
+        "methods": {"threshold": {"max": 50}, "zscore": {"window": 60, "threshold": 5},
+                    "ewma": {"threshold": 5}, "mad": {"window": 60, "threshold": 6},
+                    "cusum": {"minSamples": 100, "h": 8}, "rate": {"maxPerSecond": 5},
+                    "flatline": {"for": {"size": 5, "unit": "second"}},
+                    "missing": {"after": {"size": 5, "unit": "second"}}, "auto": {}},
+        "clearAfter": 3,
+        "alerts": {"topic": "alerts/{device}", "stateTopic": "state/{device}"}}},
+      {"$match": {"_anomaly.score": {"$gte": 2}}},
+      {"$emit": {"connectionName": "local", "topic": "never"}}]}]})");
+  dir.write("c.json", config.dump());
+  std::string input;
+  int64_t t = kStart;
+  for (int i = 0; i < 700; ++i) {
+    double v = 20.0 + 0.5 * std::sin(i / 10.0) + 0.05 * ((i * 7) % 5 - 2);
+    if (i == 500) v = 60.0;                  // a spike: threshold, zscore, ewma, mad, rate, auto
+    if (i >= 520 && i < 530) v = 20.0;       // stuck: flatline
+    if (i >= 600) v += 3.0;                  // a level shift: cusum
+    if (i == 560) t += 10 * kStep;           // a silence: missing
+    json line = {{"topic", "s/d1"}, {"time", t}, {"payload", {{"ts", t}, {"device", "d1"}, {"temp", v}}}};
+    input += line.dump() + "\n";
+    t += kStep;
+  }
+  dir.write("in.ndjson", input);
+  auto a = run_command({WEIR_EXE, "replay", "-c", dir.file("c.json"), "-i", dir.file("in.ndjson")});
+  auto b = run_command({WEIR_EXE, "replay", "-c", dir.file("c.json"), "-i", dir.file("in.ndjson")});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out) << "the same input gives the same alerts, ids included";
+  std::map<std::string, int> raised, cleared;
+  std::map<std::string, std::string> open;  // alertId -> method
+  int states = 0;
+  std::stringstream ss(a.out);
+  std::string line;
+  while (std::getline(ss, line)) {
+    json o = json::parse(line);
+    if (o["topic"] == "state/d1") {
+      ++states;
+      continue;
+    }
+    ASSERT_EQ(o["topic"], "alerts/d1") << line;
+    const json& p = o["payload"];
+    EXPECT_EQ(p["device"], "d1");
+    EXPECT_EQ(p["field"], "temp");
+    const std::string method = p["method"], id = p["alertId"];
+    if (p["state"] == "raised") {
+      ++raised[method];
+      EXPECT_TRUE(open.emplace(id, method).second) << "an id is raised once: " << line;
+    } else {
+      ++cleared[method];
+      ASSERT_EQ(open.count(id), 1u) << "a clear follows its raise: " << line;
+      open.erase(id);
+    }
+  }
+  for (const char* m : {"threshold", "zscore", "ewma", "mad", "cusum", "rate", "flatline", "missing", "auto"}) {
+    EXPECT_GE(raised[m], 1) << m << " raised nothing";
+  }
+  EXPECT_GE(cleared["missing"], 1) << "the silence ends";
+  EXPECT_EQ(states, [&] {
+    int n = 0;
+    for (const auto& [m, c] : raised) n += c;
+    for (const auto& [m, c] : cleared) n += c;
+    return n;
+  }()) << "one retained state per published alert";
 }
 
 }  // namespace
