@@ -212,48 +212,70 @@ class EwmaState final : public MethodState {
   double var_ = 0.0;
 };
 
+// The window is kept twice: in arrival order (to know what leaves) and sorted, so the median
+// is a lookup and the MAD a walk outwards from it over n/2 values, with no sorting per reading.
 class MadState final : public MethodState {
  public:
-  explicit MadState(const MethodSpec& s) : spec_(s), window_(s.window, s.span) {}
+  explicit MadState(const MethodSpec& s) : spec_(s) {}
   Judgement update(TimeMs t, double x) override {
-    window_.evict_before(t);
+    if (spec_.span > 0) {
+      while (!arrivals_.empty() && arrivals_.front().first <= t - spec_.span) pop_front();
+    }
     Judgement j;
-    const size_t n = window_.size();
+    const size_t n = sorted_.size();
     if (n >= std::max<size_t>(spec_.min_samples, 2)) {
-      scratch_.clear();
-      for (const auto& [ts, v] : window_.items()) scratch_.push_back(v);
-      const double med = median(scratch_);
-      double mean_abs = 0.0;
-      for (double& v : scratch_) {
-        v = std::fabs(v - med);
-        mean_abs += v / static_cast<double>(n);
-      }
-      const double mad = median(scratch_);
+      const size_t mid = n / 2;
+      const double med = n % 2 == 1 ? sorted_[mid]
+                                    : sorted_[mid - 1] + (sorted_[mid] - sorted_[mid - 1]) / 2.0;
+      const double mad = median_distance(med);
       // Iglewicz and Hoaglin: z = 0.6745 (x - median) / MAD. When more than half the
       // window equals the median, MAD is 0: the mean absolute deviation (x 1.2533) stands in.
-      const double scale = mad > 0.0 ? mad / 0.6745 : mean_abs * 1.2533;
+      double scale = mad / 0.6745;
+      if (!(mad > 0.0)) {
+        double mean_abs = 0.0;
+        for (double v : sorted_) mean_abs += std::fabs(v - med) / static_cast<double>(n);
+        scale = mean_abs * 1.2533;
+      }
       j = deviation_judgement(x, med, scale, spec_.threshold);
     }
-    window_.add(t, x);
+    if (spec_.window > 0) {
+      while (arrivals_.size() >= spec_.window) pop_front();
+    }
+    arrivals_.emplace_back(t, x);
+    sorted_.insert(std::upper_bound(sorted_.begin(), sorted_.end(), x), x);
     return j;
   }
   size_t memory_bytes() const noexcept override {
-    return sizeof(*this) - sizeof(window_) + window_.memory_bytes() +
-           scratch_.capacity() * sizeof(double);
+    return sizeof(*this) + arrivals_.size() * sizeof(arrivals_.front()) + 512 +
+           sorted_.capacity() * sizeof(double);
   }
 
  private:
-  static double median(std::vector<double>& v) {
-    const size_t mid = v.size() / 2;
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
-    const double hi = v[mid];
-    if (v.size() % 2 == 1) return hi;
-    const double lo = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid));
-    return lo + (hi - lo) / 2.0;
+  void pop_front() {
+    const double v = arrivals_.front().second;
+    arrivals_.pop_front();
+    sorted_.erase(std::lower_bound(sorted_.begin(), sorted_.end(), v));
+  }
+  // The median of |v - med| over the window: the values below med and those from med up,
+  // walked outwards from med, give the distances in increasing order.
+  double median_distance(double med) const {
+    const size_t n = sorted_.size();
+    const size_t split = static_cast<size_t>(
+        std::lower_bound(sorted_.begin(), sorted_.end(), med) - sorted_.begin());
+    size_t lo = split;  // next below: sorted_[lo - 1]
+    size_t hi = split;  // next from med up: sorted_[hi]
+    const size_t want = n / 2;  // 0-based rank of the upper middle distance
+    double prev = 0.0, cur = 0.0;
+    for (size_t k = 0; k <= want; ++k) {
+      prev = cur;
+      const bool take_low = hi == n || (lo > 0 && med - sorted_[lo - 1] <= sorted_[hi] - med);
+      cur = take_low ? med - sorted_[--lo] : sorted_[hi++] - med;
+    }
+    return n % 2 == 1 ? cur : prev + (cur - prev) / 2.0;
   }
   const MethodSpec& spec_;
-  SampleWindow window_;
-  std::vector<double> scratch_;  // not state: reused between readings
+  std::deque<std::pair<TimeMs, double>> arrivals_;
+  std::vector<double> sorted_;
 };
 
 class CusumState final : public MethodState {

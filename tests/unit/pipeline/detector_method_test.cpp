@@ -2,7 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
+#include <deque>
 #include <limits>
+#include <random>
+#include <vector>
 
 #include "pipeline/detect/alert_state.hpp"
 #include "pipeline/detect/detector_method.hpp"
@@ -188,6 +192,57 @@ TEST(Mad, EvenWindowMedianIsTheMidpoint) {
   Judgement j = m->update(1, 3);
   EXPECT_NEAR(j.low, 3 - 3.5 * 1.5 / 0.6745, 1e-9);
   EXPECT_EQ(j.score, 0.0);
+}
+
+// The sorted-window MAD against a brute-force median and MAD recomputed for every reading,
+// with ties, negative values and both window kinds.
+TEST(Mad, MatchesBruteForceOnRandomSeries) {
+  for (int trial = 0; trial < 40; ++trial) {
+    std::mt19937_64 rng(static_cast<uint64_t>(trial));
+    MethodSpec s = spec_of(MethodKind::kMad);
+    s.threshold = 3.5;
+    s.min_samples = 2;
+    const bool by_time = trial % 2 == 1;
+    if (by_time) {
+      s.span = 1000 * static_cast<TimeMs>(3 + rng() % 40);
+    } else {
+      s.window = 2 + rng() % 50;
+    }
+    auto m = make_method_state(s);
+    std::deque<std::pair<TimeMs, double>> w;
+    TimeMs t = 0;
+    for (int i = 0; i < 400; ++i) {
+      t += static_cast<TimeMs>(rng() % 3) * 1000;  // equal times too
+      const double x = static_cast<double>(static_cast<int>(rng() % 21) - 10) * (trial % 3 == 0 ? 1.0 : 0.25);
+      if (by_time) {
+        while (!w.empty() && w.front().first <= t - s.span) w.pop_front();
+      }
+      Judgement j = m->update(t, x);
+      if (w.size() >= 2) {
+        std::vector<double> v;
+        for (const auto& [ts, val] : w) v.push_back(val);
+        std::sort(v.begin(), v.end());
+        const size_t n = v.size();
+        const double med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+        std::vector<double> d;
+        double mean_abs = 0;
+        for (double val : v) {
+          d.push_back(std::fabs(val - med));
+          mean_abs += std::fabs(val - med) / static_cast<double>(n);
+        }
+        std::sort(d.begin(), d.end());
+        const double mad = n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2;
+        const double scale = mad > 0 ? mad / 0.6745 : mean_abs * 1.2533;
+        ASSERT_TRUE(j.judged);
+        ASSERT_NEAR(j.low, med - 3.5 * scale, 1e-9) << "trial " << trial << " reading " << i;
+        ASSERT_NEAR(j.high, med + 3.5 * scale, 1e-9) << "trial " << trial << " reading " << i;
+      } else {
+        ASSERT_FALSE(j.judged);
+      }
+      if (!by_time && w.size() >= s.window) w.pop_front();
+      w.emplace_back(t, x);
+    }
+  }
 }
 
 TEST(Cusum, SignalsAShiftOnceThenRelearns) {
