@@ -350,6 +350,35 @@ TEST(Auto, ScoresStayInRangeOnHardInput) {
   }
 }
 
+// Five-minute readings of a daily cycle with noise: after its warm-up, auto stays quiet on
+// the normal cycle, flags a spike the size of the cycle and gives a band around the cycle.
+TEST(Auto, FlagsASpikeOnADailyCycleAndNothingElse) {
+  MethodSpec s = spec_of(MethodKind::kAuto);
+  s.threshold = AutoDetector::kThreshold;
+  auto m = make_method_state(s);
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> noise(0.0, 0.3);
+  constexpr TimeMs kFive = 5 * 60 * 1000;
+  int flagged_normal = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const double cycle = 50.0 + 10.0 * std::sin(2.0 * M_PI * i / 288.0);
+    const double x = cycle + noise(rng) + (i == 2500 ? 25.0 : 0.0);
+    Judgement j = m->update(static_cast<TimeMs>(i) * kFive, x);
+    ASSERT_GE(j.score, 0.0);
+    ASSERT_LE(j.score, 1.0);
+    if (i == 2500) {
+      EXPECT_TRUE(j.anomalous) << "score " << j.score;
+    } else if (i >= 750 && j.anomalous) {
+      ++flagged_normal;
+    }
+    if (i > 1000 && i < 2500) {
+      EXPECT_LT(j.low, cycle) << i;
+      EXPECT_GT(j.high, cycle) << i;
+    }
+  }
+  EXPECT_EQ(flagged_normal, 0);
+}
+
 TEST(RatioScore, HalfAtTheLimit) {
   EXPECT_EQ(ratio_score(1.0), 0.5);
   EXPECT_EQ(ratio_score(0.0), 0.0);
