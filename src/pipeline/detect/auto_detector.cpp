@@ -28,6 +28,7 @@ constexpr int64_t kDayWarm = 32;           // day-profile predictions judged bef
 constexpr int64_t kWarm = 128;             // readings before the likelihood learns
 constexpr int64_t kLearning = 384;         // readings scored 0 while the state fills
 constexpr double kTiny = 1e-300;
+constexpr double kSeedFar = 1000.0;  // seed readings this many neighbour gaps away are skipped
 constexpr double kRel = 1e-9;  // errors below this share of the level are noise
 constexpr int64_t kDayMs = 86'400'000;
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
@@ -127,16 +128,60 @@ void AutoDetector::learn(int64_t t_ms, double x) noexcept {
 }
 
 double AutoDetector::update(int64_t t_ms, double x) noexcept {
+  if (seeded_ < kSeed) {
+    // The first readings wait: the level starts at their median, so a first value that is
+    // a sentinel (FLT_MAX, -9999) is learnt as the outlier it is instead of as the level.
+    seed_x_[seeded_] = x;
+    seed_t_[seeded_] = t_ms;
+    if (++seeded_ < kSeed) {
+      low_ = high_ = x;
+      return 0.0;
+    }
+    double v[kSeed] = {seed_x_[0], seed_x_[1], seed_x_[2]};
+    std::sort(v, v + kSeed);
+    const double median = v[1];
+    // A seed reading far from the other two (a sentinel) is not learnt at all.
+    const double near = std::min(v[1] - v[0], v[2] - v[1]) + kRel * std::abs(median) + kTiny;
+    for (int i = 0; i < kSeed; ++i) {
+      if (std::abs(seed_x_[i] - median) > kSeedFar * near) continue;
+      if (n_ == 0) {
+        // The spreads start at the seeds' own gap, not at 0: from 0 the winsorised learning
+        // below could only grow them by a few percent per reading.
+        start(seed_t_[i], seed_x_[i], median);
+        level_dev_ = std::max(level_dev_, near);
+        step_slow_ = std::max(step_slow_, near);
+      } else {
+        start(seed_t_[i], seed_x_[i], median);
+      }
+    }
+    return 0.0;
+  }
+  const double score = judge(t_ms, x);
+  // Absurd input (values near the double range, alternating signs) can still overflow a
+  // statistic; the detector then starts over rather than carry a NaN.
+  if (!std::isfinite(level_) || !std::isfinite(level_dev_) || !std::isfinite(err_level_) ||
+      !std::isfinite(err_walk_) || !std::isfinite(err_day_) || !std::isfinite(step_slow_)) {
+    *this = AutoDetector{};
+    return 0.0;
+  }
+  return std::isfinite(score) ? score : 0.0;
+}
+
+void AutoDetector::start(int64_t t_ms, double x, double seed) noexcept {
   if (n_ == 0) {
-    level_ = x;
+    level_ = seed;
     prev_x_ = x;
     t_prev_ = t_ms;
     spike_day_start_ = t_ms;
-    low_ = high_ = x;
+    low_ = high_ = seed;
     n_ = 1;
     learn(t_ms, x);
-    return 0.0;
+    return;
   }
+  judge(t_ms, x);
+}
+
+double AutoDetector::judge(int64_t t_ms, double x) noexcept {
   // Expected band: the better of the flat level and the time-of-day profile, +- 3 of its
   // mean absolute errors (about 2.4 standard deviations of Gaussian noise).
   {

@@ -25,7 +25,10 @@
 //     above 1e-2) and a refractory stretch has passed (576 readings or two days, whichever
 //     ends first). A score at or above kThreshold is therefore always an onset.
 //  Statistics learn from winsorised inputs (10 deviations), so a huge value does not
-//  poison them. The first readings score 0 while the state fills.
+//  poison them; the level starts at the median of the first three readings, so a first
+//  value that is a sentinel does not either, and a statistic that still overflows (values
+//  near the double range) starts the detector over. The first readings score 0 while the
+//  state fills.
 #pragma once
 
 #include <cstddef>
@@ -59,8 +62,18 @@ class AutoDetector {
   };
 
  private:
+  static constexpr int kSeed = 3;  // readings whose median starts the level
+
   double raw_surprise(int64_t t_ms, double x) noexcept;
   void learn(int64_t t_ms, double x) noexcept;
+  // One seed reading: the first starts the state at `seed`, the others are judged.
+  void start(int64_t t_ms, double x, double seed) noexcept;
+  // Judges and learns one reading (the body of update()).
+  double judge(int64_t t_ms, double x) noexcept;
+
+  int seeded_ = 0;
+  double seed_x_[kSeed] = {};
+  int64_t seed_t_[kSeed] = {};
 
   double low_ = 0.0;
   double high_ = 0.0;

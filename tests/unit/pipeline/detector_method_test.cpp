@@ -379,6 +379,49 @@ TEST(Auto, FlagsASpikeOnADailyCycleAndNothingElse) {
   EXPECT_EQ(flagged_normal, 0);
 }
 
+// A sentinel as the first value (FLT_MAX, DBL_MAX) must not blind the detector: a clear
+// spike later still scores at the threshold, and the expected band is around the data.
+TEST(Auto, AHugeFirstValueDoesNotBlindIt) {
+  for (double first : {10.0, 3.4e38, 1.7e308, -9999.0}) {
+    MethodSpec s = spec_of(MethodKind::kAuto);
+    s.threshold = AutoDetector::kThreshold;
+    auto m = make_method_state(s);
+    std::mt19937_64 rng(3);
+    std::normal_distribution<double> noise(0.0, 1.0);
+    constexpr TimeMs kFive = 5 * 60 * 1000;
+    Judgement j = m->update(0, first);
+    for (int i = 1; i < 1200; ++i) {
+      const double x = 10.0 + noise(rng) + (i == 1100 ? 20.0 : 0.0);
+      j = m->update(static_cast<TimeMs>(i) * kFive, x);
+      ASSERT_FALSE(std::isnan(j.score)) << first << " reading " << i;
+      if (i == 1100) {
+        EXPECT_TRUE(j.anomalous) << "first " << first << ": score " << j.score;
+      }
+      if (i == 1000) {
+        EXPECT_GT(j.low, 0.0) << first;
+        EXPECT_LT(j.high, 20.0) << first;
+      }
+    }
+  }
+}
+
+// Values at the edge of the double range, alternating in sign, overflow what they touch;
+// the detector starts over and never reports NaN.
+TEST(Auto, OverflowingInputStartsOverWithoutNaN) {
+  MethodSpec s = spec_of(MethodKind::kAuto);
+  s.threshold = AutoDetector::kThreshold;
+  auto m = make_method_state(s);
+  for (int i = 0; i < 50; ++i) {
+    Judgement j = m->update(i * 1000, i % 2 == 0 ? 1.7e308 : -1.7e308);
+    ASSERT_FALSE(std::isnan(j.score));
+  }
+  Judgement j;
+  for (int i = 50; i < 1000; ++i) j = m->update(i * 1000, 5.0 + (i % 3) * 0.1);
+  EXPECT_FALSE(std::isnan(j.low));
+  EXPECT_GT(j.low, 0.0);
+  EXPECT_LT(j.high, 10.0);
+}
+
 TEST(RatioScore, HalfAtTheLimit) {
   EXPECT_EQ(ratio_score(1.0), 0.5);
   EXPECT_EQ(ratio_score(0.0), 0.0);
