@@ -115,8 +115,9 @@ bool read_csv(const std::string& path, Column& out, std::string& err) {
     const char* e = line.data() + line.size();
     double v = 0.0;
     auto [p, ec] = std::from_chars(b, e, v);
-    if (ec != std::errc()) {
-      err = path + ":" + std::to_string(lineno) + ": bad number";
+    if (ec != std::errc() || !std::isfinite(v)) {
+      // NaN would break the threshold sweep's ordering.
+      err = path + ":" + std::to_string(lineno) + ": bad number (not a finite value)";
       return false;
     }
     (void)p;
@@ -296,9 +297,11 @@ int main(int argc, char** argv) {
       }
       const auto& ts = f.data.times_us;
       if (std::find(ts.begin(), ts.end(), *a) == ts.end() ||
-          std::find(ts.begin(), ts.end(), *b) == ts.end())
-        std::fprintf(stderr, "nab_score: warning: %s: a window limit is not a row timestamp\n",
-                     f.name.c_str());
+          std::find(ts.begin(), ts.end(), *b) == ts.end()) {
+        // As NAB's sweeper: a window must start and end on rows of its file.
+        std::fprintf(stderr, "nab_score: %s: a window limit is not a row timestamp\n", f.name.c_str());
+        return 1;
+      }
       f.limits.emplace_back(*a, *b);
     }
     std::sort(f.limits.begin(), f.limits.end());
@@ -319,20 +322,19 @@ int main(int argc, char** argv) {
                  static_cast<int32_t>(fi), n_windows, points, m.windows);
       meta.push_back(std::move(m));
     }
-    // Null: nothing detected. Perfect: every window detected at its first scorable row.
+    // Null: nothing detected, so every window with a scorable row is a miss (NAB's null run).
+    // Perfect, as NAB's runner.normalize: every labelled window at the full true positive
+    // weight, even one that lies in a probation period.
     size_t counted = 0;
-    std::vector<double> first_weight(static_cast<size_t>(n_windows), 0.0);
     std::vector<char> seen(static_cast<size_t>(n_windows), 0);
     for (const Point& p : points) {
       if (p.window >= 0 && !seen[static_cast<size_t>(p.window)]) {
         seen[static_cast<size_t>(p.window)] = 1;
-        first_weight[static_cast<size_t>(p.window)] = p.weight;
         ++counted;
       }
     }
     const double null_score = -prof.fn_weight * static_cast<double>(counted);
-    double perfect_score = 0.0;
-    for (double w : first_weight) perfect_score += w;
+    const double perfect_score = prof.tp_weight * static_cast<double>(n_windows);
 
     Best best = sweep_threshold(points, prof, static_cast<size_t>(n_windows));
     double norm = 100.0 * (best.score - null_score) / (perfect_score - null_score);

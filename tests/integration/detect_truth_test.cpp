@@ -131,14 +131,21 @@ TEST(DetectTruth, EveryInjectedAnomalyRaisesOneAlert) {
     }
     ++isolated;
     int64_t first = -1, count = 0;
-    std::string methods;
+    std::string methods, first_method;
     for (const auto& a : run.raised[e.device]) {
       if (a.time < e.start || a.time > until) continue;
       ++count;
       methods += " " + a.method + "@" + std::to_string((a.time - e.start) / kStep);
-      if (first < 0) first = a.time;
+      if (first < 0) {
+        first = a.time;
+        first_method = a.method;
+      }
     }
     ASSERT_GE(first, 0) << e.type << " on " << e.device << " at " << e.start << " raised no alert";
+    // The alert comes from the method made for this kind of anomaly.
+    const std::string want = e.type == "dropout" ? "missing" : e.type == "flatline" ? "flatline" : "mad";
+    EXPECT_TRUE(first_method == want || (want == "mad" && first_method == "threshold"))
+        << e.type << " on " << e.device << " at " << e.start << " first raised by " << first_method;
     const int64_t readings = (first - e.start) / kStep + 1;
     EXPECT_LE(readings, within.at(e.type)) << e.type << " on " << e.device << " at " << e.start;
     if (count > 1) {

@@ -15,6 +15,7 @@ enum class AlertStep : uint8_t { kNone, kRaise, kClear };
 struct AlertState {
   bool active = false;
   bool published = false;       // the raise got past the rate limit (so its clear is sent)
+  bool refused = false;         // the raise was held back by the rate limit (counted once)
   uint32_t anomalous_run = 0;   // consecutive anomalous readings while not active
   uint32_t normal_run = 0;      // consecutive normal readings while active
   TimeMs normal_since = 0;      // event time of the first of them

@@ -51,6 +51,20 @@ constexpr OptionSpec kRateOptions[] = {
 };
 constexpr ComponentInfo kRateInfo{"rateLimit", "alert rate limit", kRateOptions};
 
+// Keys of the alert and state documents; a partition field may not take one of them.
+constexpr std::string_view kReservedKeys[] = {
+    "alertId", "state", "pipeline", "field", "method", "value", "score", "expected", "severity",
+    "eventTime", "processingTime", "raisedAt", "lastSeen", "active", "updatedAt"};
+
+void check_partition_name(const config::Node& node, const std::string& name) {
+  for (std::string_view k : kReservedKeys) {
+    if (name == k) {
+      node.fail("a partition field name other than the alert's own keys (got \"" + name +
+                "\"; name it with {\"<other name>\": expression})");
+    }
+  }
+}
+
 std::string strip_dollar(std::string s) {
   if (!s.empty() && s[0] == '$') s.erase(0, 1);
   return s;
@@ -90,12 +104,14 @@ std::unique_ptr<Operator> make_detect(const config::Node& spec, const StageBuild
         p->fail("a field path such as \"$device\", or an object {\"name\": expression}");
       }
       FieldPath path(text.substr(1));
+      check_partition_name(*p, path.parts().back());
       o.partition.emplace_back(path.parts().back(), compile_expression(*p));
     } else if (p->is_object()) {
       if (p->size() == 0) p->fail("an object with at least one field");
       for (const auto& [name, value] : p->json().items()) {
         config::Node child = p->at(name);
         if (name.empty() || name[0] == '$') child.fail("a field name without \"$\" as the key");
+        check_partition_name(child, name);
         o.partition.emplace_back(name, compile_expression(child));
       }
     } else {
@@ -221,6 +237,27 @@ StageResult DetectStage::process(Record& record, StageContext& ctx) {
   double score = 0.0;
   Value flags = Value::array();
   const bool several = options_.fields.size() > 1;
+  if (missing_method_) {
+    // The dead-man timer watches the partition: any reading of it counts, whatever its
+    // fields hold. Its alerts are kept with the first field's series.
+    Series& s = g.series[0];
+    s.last_seen = now;
+    s.last_event = t;
+    if (s.in_timer) {
+      timer_.splice(timer_.end(), timer_, s.timer_pos);
+    } else {
+      s.timer_pos = timer_.insert(timer_.end(), &s);
+      s.in_timer = true;
+    }
+    AlertState& a = s.alerts[*missing_method_];
+    if (a.active) {
+      a.active = false;
+      a.cleared_at = t;
+      const Value* v = record.doc.lookup(options_.fields[0].second);
+      transition(ctx, s, *missing_method_, AlertStep::kClear, t,
+                 v != nullptr && v->is_number() ? *v : Value(), Judgement{});
+    }
+  }
   for (size_t f = 0; f < options_.fields.size(); ++f) {
     const Value* v = record.doc.lookup(options_.fields[f].second);
     if (v == nullptr || !v->is_number()) continue;
@@ -232,28 +269,14 @@ StageResult DetectStage::process(Record& record, StageContext& ctx) {
       score = 1.0;
       continue;
     }
-    if (missing_method_) {
-      s.last_seen = now;
-      s.last_event = t;
-      if (s.in_timer) {
-        timer_.splice(timer_.end(), timer_, s.timer_pos);
-      } else {
-        s.timer_pos = timer_.insert(timer_.end(), &s);
-        s.in_timer = true;
-      }
-      AlertState& a = s.alerts[*missing_method_];
-      if (a.active) {
-        a.active = false;
-        a.cleared_at = t;
-        Judgement j;
-        transition(ctx, s, *missing_method_, AlertStep::kClear, t, *v, j);
-      }
-    }
     for (size_t m = 0; m < options_.methods.size(); ++m) {
       MethodState* state = s.states[m].get();
       if (state == nullptr) continue;
       const Judgement j = state->update(t, x);
-      if (!j.judged) continue;
+      if (!j.judged) {
+        s.alerts[m].anomalous_run = 0;  // a gap in judgement breaks a run of anomalies
+        continue;
+      }
       score = std::max(score, j.score);
       if (j.anomalous) {
         const std::string_view name = method_name(options_.methods[m].kind);
@@ -261,7 +284,11 @@ StageResult DetectStage::process(Record& record, StageContext& ctx) {
                                       : std::string(name)));
       }
       const AlertStep step = s.alerts[m].observe(options_.methods[m].alert, t, j.anomalous);
-      if (step != AlertStep::kNone) transition(ctx, s, m, step, t, *v, j);
+      if (step != AlertStep::kNone) {
+        transition(ctx, s, m, step, t, *v, j);
+      } else if (j.anomalous && s.alerts[m].active && !s.alerts[m].published) {
+        transition(ctx, s, m, AlertStep::kRaise, t, *v, j);  // held back by the rate limit
+      }
     }
     s.last_value = x;
   }
@@ -283,7 +310,6 @@ void DetectStage::on_tick(StageContext& ctx) {
     AlertState& a = s.alerts[*missing_method_];
     a.active = true;
     a.raised_at = s.last_event;
-    a.raised_value = s.last_value;
     Judgement j;
     j.score = 1.0;
     transition(ctx, s, *missing_method_, AlertStep::kRaise, s.last_event + missing_after_,
@@ -334,16 +360,17 @@ void DetectStage::transition(StageContext& ctx, Series& s, size_t method, AlertS
   const TimeMs now = ctx.now();
   if (raise) {
     if (!take_token(now)) {
-      ++suppressed_;
+      // Counted once per alert; it is offered again on its next anomalous reading.
+      if (!a.refused) ++suppressed_;
+      a.refused = true;
       return;
     }
     a.published = true;
+    a.refused = false;
     ++raised_;
   } else {
-    if (!a.published) {
-      ++suppressed_;  // its raise never went out: neither does its clear
-      return;
-    }
+    a.refused = false;
+    if (!a.published) return;  // its raise never went out: neither does its clear
     a.published = false;
     ++cleared_;
   }

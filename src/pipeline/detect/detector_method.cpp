@@ -304,9 +304,7 @@ class CusumState final : public MethodState {
     lo_ = std::max(0.0, lo_ - u - spec_.k);
     j.judged = true;
     const double s = std::max(hi_, lo_);
-    j.score = ratio_score(s / spec_.h);
-    j.low = mean_ - spec_.k * sd;
-    j.high = mean_ + spec_.k * sd;
+    j.score = ratio_score(s / spec_.h);  // CUSUM has no expected band: low/high stay NaN
     if (s > spec_.h) {
       // A change: signal once, then learn the new baseline.
       j.anomalous = true;

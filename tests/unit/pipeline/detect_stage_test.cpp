@@ -175,30 +175,67 @@ TEST(DetectStage, RaiseAfterAndClearAfterFromTheStage) {
   EXPECT_EQ(feed(5), 2u);
 }
 
-TEST(DetectStage, RateLimitSuppressesRaisesAndTheirClears) {
+TEST(DetectStage, RateLimitHoldsRaisesBackAndOffersThemAgain) {
   json spec = threshold_spec();
   spec["alerts"]["rateLimit"] = {{"count", 2}, {"per", {{"size", 1}, {"unit", "second"}}}};
   auto stage = make(spec);
   Capture ctx;
-  for (const char* d : {"a", "b", "c"}) {
+  for (const char* d : {"a", "b", "c", "e"}) {
     Record r = reading(d, 20, 0);
     stage->process(r, ctx);
   }
   EXPECT_EQ(ctx.on("alerts/").size(), 2u);
-  EXPECT_EQ(stage->stats().alerts_suppressed, 1u);
-  Record r = reading("c", 5, 1);  // the clear of a suppressed raise does not go out either
+  EXPECT_EQ(stage->stats().alerts_suppressed, 2u);
+  Record r = reading("c", 20, 1);  // still anomalous, but no token yet: counted once
+  stage->process(r, ctx);
+  EXPECT_EQ(stage->stats().alerts_suppressed, 2u);
+  r = reading("e", 5, 2);  // the clear of a raise that never went out does not go out either
   stage->process(r, ctx);
   EXPECT_EQ(ctx.on("alerts/").size(), 2u);
-  EXPECT_EQ(stage->stats().alerts_suppressed, 2u);
-  r = reading("a", 5, 2);  // a published raise always gets its clear
+  r = reading("a", 5, 3);  // a published raise always gets its clear
   stage->process(r, ctx);
   EXPECT_EQ(ctx.on("alerts/").size(), 3u);
-  ctx.clock = 1000;  // the bucket refills
-  r = reading("d", 20, 3);
+  ctx.clock = 1000;  // the bucket refills: c, still outside, is raised now, with its first time
+  r = reading("c", 21, 4000);
   stage->process(r, ctx);
-  EXPECT_EQ(ctx.on("alerts/").size(), 4u);
+  auto alerts = ctx.on("alerts/c");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0]["state"], "raised");
+  EXPECT_EQ(alerts[0]["eventTime"], "1970-01-01T00:00:04.000Z");
+  // The id is that of the raise held back (event time 0), not of this reading.
+  auto direct = make(threshold_spec());
+  Capture other;
+  Record first = reading("c", 20, 0);
+  direct->process(first, other);
+  EXPECT_EQ(alerts[0]["alertId"], other.on("alerts/c")[0]["alertId"]);
   EXPECT_EQ(stage->stats().alerts_raised, 3u);
   EXPECT_EQ(stage->stats().alerts_cleared, 1u);
+  EXPECT_EQ(stage->stats().alerts_suppressed, 2u);
+}
+
+TEST(DetectStage, AnyReadingOfThePartitionFeedsTheDeadManTimer) {
+  json spec = {{"partitionBy", "$device"},
+               {"fields", {"temp", "hum"}},
+               {"methods", {{"missing", {{"after", {{"size", 5}, {"unit", "second"}}}}}}},
+               {"alerts", {{"topic", "alerts/{device}"}}}};
+  auto stage = make(spec);
+  Capture ctx;
+  Record r;
+  r.doc = Value::object();
+  r.doc.set("device", Value("a"));
+  r.doc.set("status", Value("alive, no temperature"));
+  stage->process(r, ctx);
+  ctx.clock = 4000;
+  r.doc.set("temp", Value(std::numeric_limits<double>::quiet_NaN()));
+  stage->process(r, ctx);
+  ctx.clock = 8000;
+  stage->on_tick(ctx);
+  EXPECT_TRUE(ctx.on("alerts/").empty()) << "the device spoke at 4 s";
+  ctx.clock = 9000;
+  stage->on_tick(ctx);
+  auto alerts = ctx.on("alerts/");
+  ASSERT_EQ(alerts.size(), 1u) << "one alert for the partition, not one per field";
+  EXPECT_EQ(alerts[0]["method"], "missing");
 }
 
 TEST(DetectStage, MissingFiresWhenTheStreamGoesQuietAndClearsOnReturn) {
@@ -328,6 +365,10 @@ TEST(DetectStage, ConfigErrorsNameThePath) {
        "/d/alerts/connectionName", "no connection"},
       {{{"field", "t"}, {"methods", {{"auto", json::object()}}}, {"severity", "loud"}}, "/d/severity", "critical"},
       {{{"field", "t"}, {"partitionBy", 3}, {"methods", {{"auto", json::object()}}}}, "/d/partitionBy", "$device"},
+      {{{"field", "t"}, {"partitionBy", "$site.state"}, {"methods", {{"auto", json::object()}}}}, "/d/partitionBy",
+       "other than the alert's own keys"},
+      {{{"field", "t"}, {"partitionBy", {{"severity", "$s"}}}, {"methods", {{"auto", json::object()}}}},
+       "/d/partitionBy/severity", "other than the alert's own keys"},
   };
   for (const auto& c : cases) {
     try {
