@@ -1,6 +1,7 @@
 #include "app/commands.hpp"
 
 #include <iostream>
+#include <memory>
 #include <optional>
 
 #include <spdlog/spdlog.h>
@@ -11,6 +12,7 @@
 #include "engine/registry.hpp"
 #include "engine/runner.hpp"
 #include "engine/source_spec.hpp"
+#include "state/sqlite/state_store.hpp"
 
 namespace weir::app {
 
@@ -54,10 +56,35 @@ int cmd_check(const std::string& file, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
-int cmd_run(const std::string& file, const std::string& log_level, const std::atomic<bool>& stop) {
+int cmd_run(const std::string& file, const std::string& log_level, bool fresh_state,
+            const std::atomic<bool>& stop) {
   auto cfg = load(file, std::cerr);
   if (!cfg) return kExitConfig;
   set_level(*cfg, log_level);
+  // The state database is checked before anything connects: weir does not start on a
+  // database that is corrupt, truncated, foreign or from a newer weir (unless told to
+  // start fresh, which keeps the old file aside).
+  std::unique_ptr<state::StateStore> store;
+  if (cfg->state()) {
+    const auto& sp = *cfg->state();
+    state::StoreOptions so;
+    so.path = sp.path;
+    so.synchronous = sp.synchronous == "off"    ? state::Synchronous::kOff
+                     : sp.synchronous == "full" ? state::Synchronous::kFull
+                                                : state::Synchronous::kNormal;
+    so.fresh = fresh_state;
+    try {
+      store = state::StateStore::open(so);
+    } catch (const state::StateError& e) {
+      std::cerr << "weir: state error: " << e.what() << "\n";
+      return kExitState;
+    }
+    if (!store->set_aside().empty()) {
+      spdlog::warn("state database {} could not be used; kept aside as {}, starting fresh", sp.path,
+                   store->set_aside());
+    }
+    spdlog::info("state database {} (schema {})", sp.path, store->schema_version());
+  }
   try {
     return engine::run_live(*cfg, stop);
   } catch (const std::exception& e) {
@@ -86,6 +113,42 @@ int cmd_stages(std::ostream& out) {
   for (const auto& s : engine::builtin_stages()) print_component(out, s.factory.info());
   print_component(out, engine::emit_info());
   return kExitOk;
+}
+
+int cmd_state(const std::string& config_file, const std::string& db_path, std::ostream& out,
+              std::ostream& err) {
+  std::string path = db_path;
+  if (path.empty()) {
+    try {
+      config::Config cfg = config::Config::load_file(config_file);
+      if (!cfg.state()) {
+        err << "weir: " << config_file << " has no \"state\" section (no state database)\n";
+        return kExitConfig;
+      }
+      path = cfg.state()->path;
+    } catch (const config::ConfigError& e) {
+      err << "weir: config error: " << config::format_config_error(config_file, e) << "\n";
+      return kExitConfig;
+    }
+  }
+  try {
+    auto store = state::StateStore::open({.path = path, .read_only = true});
+    const state::StoreSummary sum = store->summary();
+    out << "state database: " << path << "\n"
+        << "  schema version " << sum.schema_version << ", written by "
+        << (sum.created_by.empty() ? "?" : sum.created_by) << ", created "
+        << (sum.created_at.empty() ? "?" : sum.created_at) << ", journal mode " << sum.journal_mode
+        << "\n";
+    if (sum.stages.empty()) out << "  no pipeline state\n";
+    for (const auto& st : sum.stages) {
+      out << "  pipeline \"" << st.pipeline << "\" stage " << st.stage << ": " << st.entries
+          << " entries, " << st.bytes << " bytes\n";
+    }
+    return kExitOk;
+  } catch (const state::StateError& e) {
+    err << "weir: state error: " << e.what() << "\n";
+    return kExitState;
+  }
 }
 
 }  // namespace weir::app

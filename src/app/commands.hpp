@@ -12,10 +12,17 @@ namespace weir::app {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitRuntime = 1;
 inline constexpr int kExitConfig = 2;
+inline constexpr int kExitState = 3;  // the state database cannot be used
 
 int cmd_check(const std::string& file, std::ostream& out, std::ostream& err);
-int cmd_run(const std::string& file, const std::string& log_level, const std::atomic<bool>& stop);
+// fresh_state: a state database that cannot be used is kept aside and a new one started.
+int cmd_run(const std::string& file, const std::string& log_level, bool fresh_state,
+            const std::atomic<bool>& stop);
 int cmd_replay(const std::string& file, const engine::ReplayOptions& options, const std::string& log_level);
 int cmd_stages(std::ostream& out);
+// Prints what a state database holds without starting the engine: the database of the
+// config's "state" section, or db_path when given.
+int cmd_state(const std::string& config_file, const std::string& db_path, std::ostream& out,
+              std::ostream& err);
 
 }  // namespace weir::app

@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   std::string config_file;
   auto* run = app.add_subcommand("run", "run the pipelines of a config against its brokers");
   run->add_option("-c,--config", config_file, "config file")->required();
+  bool fresh_state = false;
+  run->add_flag("--fresh-state", fresh_state,
+                "if the state database cannot be used, keep it aside and start a new one");
 
   auto* check = app.add_subcommand("check", "check a config file and exit (0: valid, 2: invalid)");
   check->add_option("-c,--config", config_file, "config file")->required();
@@ -42,6 +45,12 @@ int main(int argc, char** argv) {
 
   auto* stages = app.add_subcommand("stages", "list the stages and their options");
 
+  std::string state_db;
+  auto* state = app.add_subcommand("state", "print what a state database holds, without starting the engine");
+  auto* state_config = state->add_option("-c,--config", config_file, "config file (its \"state\" path)");
+  state->add_option("--db", state_db, "the state database file itself")->excludes(state_config);
+  state->require_option(1);
+
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stderr_color_mt("weir");
@@ -49,10 +58,11 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
   if (*stages) return weir::app::cmd_stages(std::cout);
+  if (*state) return weir::app::cmd_state(config_file, state_db, std::cout, std::cerr);
   if (*check) return weir::app::cmd_check(config_file, std::cout, std::cerr);
   if (*replay) return weir::app::cmd_replay(config_file, replay_options, log_level);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
-  return weir::app::cmd_run(config_file, log_level, g_stop);
+  return weir::app::cmd_run(config_file, log_level, fresh_state, g_stop);
 }

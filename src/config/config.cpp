@@ -39,6 +39,7 @@ constexpr OptionSpec kTopOptions[] = {
     {"connections", OptionType::kObject, true, "", "named broker connections"},
     {"pipelines", OptionType::kArray, true, "", "the pipelines"},
     {"engine", OptionType::kObject, false, "", "engine options: queueCapacity, logLevel, statsIntervalMs"},
+    {"state", OptionType::kObject, false, "", "the state database: path, synchronous, checkpointInterval"},
 };
 constexpr ComponentInfo kTopInfo{"config", "a weir configuration", kTopOptions};
 
@@ -48,6 +49,15 @@ constexpr OptionSpec kEngineOptions[] = {
     {"statsIntervalMs", OptionType::kInteger, false, "60000", "how often counters are logged (0: never)"},
 };
 constexpr ComponentInfo kEngineInfo{"engine", "engine options", kEngineOptions};
+
+constexpr OptionSpec kStateOptions[] = {
+    {"path", OptionType::kString, true, "", "the SQLite state database (created when missing)"},
+    {"synchronous", OptionType::kString, false, "normal",
+     "off, normal or full: SQLite's PRAGMA synchronous (normal: a power cut may lose the last "
+     "commits, never consistency)"},
+    {"checkpointInterval", OptionType::kDuration, false, "1 second", "how often state is saved"},
+};
+constexpr ComponentInfo kStateInfo{"state", "the state database", kStateOptions};
 
 constexpr OptionSpec kPipelineOptions[] = {
     {"name", OptionType::kString, true, "", "unique pipeline name"},
@@ -173,6 +183,15 @@ Config Config::parse(const std::string& text, const std::string& file_name) {
       cfg.engine_.log_level = l->as_enum({"trace", "debug", "info", "warn", "error"});
     }
     cfg.engine_.stats_interval_ms = e->int_or("statsIntervalMs", 60000, 0, 86400000);
+  }
+  if (auto st = root.get("state")) {
+    st->expect_object();
+    st->check_options(kStateInfo);
+    StateSpec spec;
+    spec.path = st->at("path").as_nonempty_string();
+    if (auto sy = st->get("synchronous")) spec.synchronous = sy->as_enum({"off", "normal", "full"});
+    if (auto ci = st->get("checkpointInterval")) spec.checkpoint_interval_ms = ci->as_duration();
+    cfg.state_ = spec;
   }
   Node pipes = root.at("pipelines");
   pipes.expect_array(true);

@@ -55,6 +55,13 @@ struct EngineSpec {
   int64_t stats_interval_ms = 60000;
 };
 
+// The state database ("state": {"path", "synchronous", "checkpointInterval"}).
+struct StateSpec {
+  std::string path;
+  std::string synchronous = "normal";  // off | normal | full
+  int64_t checkpoint_interval_ms = 1000;
+};
+
 class Config {
  public:
   // Loads and checks a config file; throws ConfigError whose path is a JSON pointer and
@@ -67,6 +74,7 @@ class Config {
   const std::map<std::string, ConnectionSpec>& connections() const noexcept { return connections_; }
   const std::vector<PipelineSpec>& pipelines() const noexcept { return pipelines_; }
   const EngineSpec& engine() const noexcept { return engine_; }
+  const std::optional<StateSpec>& state() const noexcept { return state_; }
   // The stage array of pipeline i.
   Node stages(size_t i) const;
   const ConnectionSpec& connection(const std::string& name, const std::string& path) const;
@@ -77,6 +85,7 @@ class Config {
   std::map<std::string, ConnectionSpec> connections_;
   std::vector<PipelineSpec> pipelines_;
   EngineSpec engine_;
+  std::optional<StateSpec> state_;
 };
 
 // "FILE: PATH: MESSAGE", the one line printed for a config error.

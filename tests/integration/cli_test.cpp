@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "state/sqlite/state_store.hpp"
 #include "support/process.hpp"
 
 namespace weir::test {
@@ -292,6 +293,75 @@ TEST(Cli, ExampleWindowsCountEveryReadingThroughReplay) {
   EXPECT_EQ(counted["daily"], delivered);
   EXPECT_GT(outputs["sessions"], 12);  // dropouts longer than the 30 s gap split sessions
   EXPECT_EQ(outputs["daily"], 12);
+}
+
+}  // namespace
+}  // namespace weir::test
+
+namespace weir::test {
+namespace {
+
+// `weir state` reads a state database without starting the engine: what it holds, or the
+// clear error of a broken one (the golden files of tests/cases/state/), exit code 3.
+TEST(Cli, StatePrintsWhatADatabaseHoldsAndRefusesBrokenOnes) {
+  TempDir dir;
+  const std::string db = dir.file("weir.db");
+  {
+    auto store = state::StateStore::open({.path = db});
+    store->begin();
+    store->put("room-temps", 5, "window/1", "abc");
+    store->put("room-temps", 5, "window/2", "defg");
+    store->put("anomalies", 1, "dev-1", "x");
+    store->commit();
+  }
+  json config = base_config();
+  config["state"] = {{"path", db}, {"synchronous", "full"}};
+  dir.write("c.json", config.dump());
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--db", db}, {"-c", dir.file("c.json")}}) {
+    std::vector<std::string> argv = {WEIR_EXE, "state"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = run_command(argv);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("state database: " + db), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("schema version 1, written by weir "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("journal mode wal"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("pipeline \"room-temps\" stage 5: 2 entries, 23 bytes"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("pipeline \"anomalies\" stage 1: 1 entries"), std::string::npos) << r.out;
+  }
+  const std::pair<const char*, const char*> broken[] = {
+      {"zero-length.db", "is empty (0 bytes)"},
+      {"not-sqlite.db", "not an SQLite file"},
+      {"newer-version.db", "written by a newer weir (schema version 999"},
+      {"truncated.db", "corrupt or truncated"},
+      {"corrupt.db", "corrupt or truncated"},
+  };
+  for (const auto& [file, says] : broken) {
+    auto r = run_command({WEIR_EXE, "state", "--db", std::string(WEIR_SOURCE_DIR) + "/tests/cases/state/" + file});
+    EXPECT_EQ(r.exit_code, 3) << file;
+    EXPECT_NE(r.err.find("weir: state error: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(says), std::string::npos) << file << ": " << r.err;
+  }
+  auto missing = run_command({WEIR_EXE, "state", "--db", dir.file("nope.db")});
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_FALSE(std::ifstream(dir.file("nope.db")).good()) << "inspection never creates a database";
+  // weir does not start on a broken database: it stops before connecting anywhere.
+  const std::string broken_db = dir.file("broken.db");
+  {
+    std::ifstream src(std::string(WEIR_SOURCE_DIR) + "/tests/cases/state/truncated.db", std::ios::binary);
+    std::ofstream dst(broken_db, std::ios::binary);
+    dst << src.rdbuf();
+  }
+  config["state"] = {{"path", broken_db}};
+  config["connections"]["local"]["port"] = 1;  // never reached
+  dir.write("run.json", config.dump());
+  auto run = run_command({WEIR_EXE, "run", "-c", dir.file("run.json")}, std::chrono::seconds(20));
+  EXPECT_EQ(run.exit_code, 3) << run.err;
+  EXPECT_NE(run.err.find("corrupt or truncated"), std::string::npos) << run.err;
+  config["state"] = {{"path", db}, {"synchronous", "sometimes"}};
+  dir.write("bad.json", config.dump());
+  auto bad = run_command({WEIR_EXE, "check", "-c", dir.file("bad.json")});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("/state/synchronous"), std::string::npos) << bad.err;
 }
 
 }  // namespace
