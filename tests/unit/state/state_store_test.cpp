@@ -4,7 +4,6 @@
 
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -39,8 +38,7 @@ std::string slurp(const std::string& path) {
 }
 
 std::string golden(const std::string& name) {
-  const char* src = std::getenv("WEIR_SOURCE_DIR");
-  return std::string(src != nullptr ? src : ".") + "/tests/cases/state/" + name;
+  return std::string(WEIR_SOURCE_DIR) + "/tests/cases/state/" + name;
 }
 
 std::vector<std::pair<std::string, std::string>> entries(const StateStore& s) {
