@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       libmosquitto-dev mosquitto mosquitto-clients
       libpaho-mqtt-dev libpaho-mqttpp-dev
-      libsimdjson-dev nlohmann-json3-dev libcbor-dev libsqlite3-dev libspdlog-dev
+      libsimdjson-dev nlohmann-json3-dev libcbor-dev libsqlite3-dev zlib1g-dev libspdlog-dev
       librdkafka-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev time)
 missing=()
 for p in "${pkgs[@]}"; do
