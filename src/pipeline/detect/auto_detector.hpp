@@ -33,6 +33,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 namespace weir::pipeline::detect {
 
@@ -109,5 +110,6 @@ class AutoDetector {
 };
 
 static_assert(sizeof(AutoDetector) <= 2048, "auto detector state is at most 2 KB per series");
+static_assert(std::is_trivially_copyable_v<AutoDetector>, "checkpoints copy its bytes");
 
 }  // namespace weir::pipeline::detect

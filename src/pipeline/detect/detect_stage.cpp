@@ -455,4 +455,124 @@ OperatorStats DetectStage::stats() const {
   return st;
 }
 
+namespace {
+
+constexpr char kStageKey[] = "#stage";
+
+Value alert_value(const AlertState& a) {
+  Value v = Value::array();
+  for (int64_t x : {int64_t{a.active}, int64_t{a.published}, int64_t{a.refused},
+                    static_cast<int64_t>(a.anomalous_run), static_cast<int64_t>(a.normal_run),
+                    a.normal_since, a.raised_at, a.cleared_at}) {
+    v.push_back(Value(x));
+  }
+  v.push_back(Value(a.raised_value));
+  return v;
+}
+
+bool alert_from(const Value& v, AlertState& a) {
+  if (!v.is_array() || v.size() != 9) return false;
+  for (size_t i = 0; i < 9; ++i) {
+    if (!v.at(i).is_number()) return false;
+  }
+  a.active = v.at(0).as_int() != 0;
+  a.published = v.at(1).as_int() != 0;
+  a.refused = v.at(2).as_int() != 0;
+  a.anomalous_run = static_cast<uint32_t>(v.at(3).as_int());
+  a.normal_run = static_cast<uint32_t>(v.at(4).as_int());
+  a.normal_since = v.at(5).as_int();
+  a.raised_at = v.at(6).as_int();
+  a.cleared_at = v.at(7).as_int();
+  a.raised_value = v.at(8).as_double();
+  return true;
+}
+
+}  // namespace
+
+void DetectStage::save(StateWriter& out) const {
+  Value stage = Value::object();
+  stage.set("raised", Value(static_cast<int64_t>(raised_)));
+  stage.set("cleared", Value(static_cast<int64_t>(cleared_)));
+  stage.set("suppressed", Value(static_cast<int64_t>(suppressed_)));
+  stage.set("tokens", Value(tokens_));
+  stage.set("tokensAt", Value(tokens_at_));
+  out.put(kStageKey, stage);
+  std::string key;
+  for (const auto& [gkey, g] : groups_) {
+    for (const Series& s : g->series) {
+      key = gkey + "|" + options_.fields[s.field].first;
+      Value v = Value::object();
+      v.set("group", Value(gkey));
+      v.set("fields", g->fields);
+      v.set("field", Value(options_.fields[s.field].first));
+      Value methods = Value::array();
+      Value alerts = Value::array();
+      for (size_t m = 0; m < options_.methods.size(); ++m) {
+        methods.push_back(s.states[m] ? s.states[m]->save() : Value());
+        alerts.push_back(alert_value(s.alerts[m]));
+      }
+      v.set("methods", std::move(methods));
+      v.set("alerts", std::move(alerts));
+      v.set("last", Value(s.last_value));
+      v.set("seen", Value(s.last_seen));
+      v.set("event", Value(s.last_event));
+      v.set("timer", Value(s.in_timer));
+      out.put(key, v);
+    }
+  }
+}
+
+void DetectStage::load(StateReader& in) {
+  std::vector<std::pair<TimeMs, Series*>> timed;
+  in.for_each([&](std::string_view key, const Value& v) {
+    if (key == kStageKey) {
+      if (const Value* x = v.find("raised")) raised_ = static_cast<uint64_t>(x->as_int());
+      if (const Value* x = v.find("cleared")) cleared_ = static_cast<uint64_t>(x->as_int());
+      if (const Value* x = v.find("suppressed")) suppressed_ = static_cast<uint64_t>(x->as_int());
+      if (const Value* x = v.find("tokens")) tokens_ = x->as_double();
+      if (const Value* x = v.find("tokensAt")) tokens_at_ = x->as_int();
+      return;
+    }
+    const Value* gkey = v.find("group");
+    const Value* fields = v.find("fields");
+    const Value* field = v.find("field");
+    const Value* methods = v.find("methods");
+    const Value* alerts = v.find("alerts");
+    if (gkey == nullptr || !gkey->is_string() || fields == nullptr || !fields->is_object() ||
+        field == nullptr || methods == nullptr || alerts == nullptr ||
+        methods->size() != options_.methods.size() || alerts->size() != options_.methods.size()) {
+      return;  // not this config's: the series starts fresh when it is next seen
+    }
+    size_t f = 0;
+    while (f < options_.fields.size() && options_.fields[f].first != field->as_string()) ++f;
+    if (f == options_.fields.size()) return;
+    auto git = groups_.find(gkey->as_string());
+    if (git == groups_.end()) {
+      if (groups_.size() >= options_.max_groups) return;
+      group_for(std::string(gkey->as_string()), Value(*fields));
+      git = groups_.find(gkey->as_string());
+    }
+    Series& s = git->second->series[f];
+    for (size_t m = 0; m < options_.methods.size(); ++m) {
+      if (s.states[m] && !s.states[m]->load(methods->at(m))) {
+        s.states[m] = make_method_state(options_.methods[m]);
+      }
+      if (!alert_from(alerts->at(m), s.alerts[m])) s.alerts[m] = AlertState{};
+    }
+    if (const Value* x = v.find("last")) s.last_value = x->as_double();
+    if (const Value* x = v.find("seen")) s.last_seen = x->as_int();
+    if (const Value* x = v.find("event")) s.last_event = x->as_int();
+    const Value* timer = v.find("timer");
+    if (missing_method_ && timer != nullptr && timer->as_bool()) timed.emplace_back(s.last_seen, &s);
+  });
+  // The dead-man timer again, oldest reading first.
+  std::stable_sort(timed.begin(), timed.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [seen, s] : timed) {
+    if (s->in_timer) timer_.erase(s->timer_pos);
+    s->timer_pos = timer_.insert(timer_.end(), s);
+    s->in_timer = true;
+  }
+}
+
 }  // namespace weir::pipeline::detect

@@ -45,6 +45,11 @@ class DetectStage final : public Operator {
   StageResult process(Record& record, StageContext& ctx) override;
   void on_tick(StageContext& ctx) override;
   OperatorStats stats() const override;
+  // Checkpoints: one entry per series (its methods' states, its alerts, its timer) and one
+  // for the stage's counters and rate limit. load() goes into a stage built from the same
+  // config; an entry that does not fit (a changed config) leaves its series fresh.
+  void save(StateWriter& out) const override;
+  void load(StateReader& in) override;
 
  private:
   struct Group;

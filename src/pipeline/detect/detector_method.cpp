@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
+
+#include "core/base64.hpp"
 
 namespace weir::pipeline::detect {
 
@@ -112,6 +115,24 @@ double positive_number(const config::Node& node) {
   return v;
 }
 
+// Checkpoint helpers: states are saved as small arrays of numbers.
+bool is_tuple(const Value& v, size_t n) {
+  if (!v.is_array() || v.size() != n) return false;
+  for (size_t i = 0; i < n; ++i) {
+    if (!v.at(i).is_number()) return false;
+  }
+  return true;
+}
+Value tuple(std::initializer_list<Value> items) {
+  Value v = Value::array();
+  for (const auto& i : items) v.push_back(i);
+  return v;
+}
+double d_at(const Value& v, size_t i) { return v.at(i).as_double(); }
+int64_t i_at(const Value& v, size_t i) {
+  return v.at(i).is_int() ? v.at(i).as_int() : static_cast<int64_t>(v.at(i).as_double());
+}
+
 Judgement deviation_judgement(double x, double centre, double scale, double threshold) {
   Judgement j;
   j.judged = true;
@@ -150,6 +171,14 @@ class ThresholdState final : public MethodState {
     j.score = j.anomalous ? 1.0 : 0.0;
     return j;
   }
+  Value save() const override {
+    return tuple({Value(outside_since_)});
+  }
+  bool load(const Value& v) override {
+    if (!is_tuple(v, 1)) return false;
+    outside_since_ = i_at(v, 0);
+    return true;
+  }
   size_t memory_bytes() const noexcept override { return sizeof(*this); }
 
  private:
@@ -168,6 +197,12 @@ class ZScoreState final : public MethodState {
     }
     window_.add(t, x);
     return j;
+  }
+  Value save() const override {
+    return window_.save();
+  }
+  bool load(const Value& v) override {
+    return window_.load(v);
   }
   size_t memory_bytes() const noexcept override {
     return sizeof(*this) - sizeof(window_) + window_.memory_bytes();
@@ -202,6 +237,16 @@ class EwmaState final : public MethodState {
     }
     ++n_;
     return j;
+  }
+  Value save() const override {
+    return tuple({Value(static_cast<int64_t>(n_)), Value(mean_), Value(var_)});
+  }
+  bool load(const Value& v) override {
+    if (!is_tuple(v, 3)) return false;
+    n_ = static_cast<uint64_t>(i_at(v, 0));
+    mean_ = d_at(v, 1);
+    var_ = d_at(v, 2);
+    return true;
   }
   size_t memory_bytes() const noexcept override { return sizeof(*this); }
 
@@ -244,6 +289,23 @@ class MadState final : public MethodState {
     arrivals_.emplace_back(t, x);
     sorted_.insert(std::upper_bound(sorted_.begin(), sorted_.end(), x), x);
     return j;
+  }
+  Value save() const override {
+    Value items = Value::array();
+    for (const auto& [t, x] : arrivals_) items.push_back(tuple({Value(t), Value(x)}));
+    return items;
+  }
+  bool load(const Value& v) override {
+    if (!v.is_array()) return false;
+    arrivals_.clear();
+    sorted_.clear();
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!is_tuple(v.at(i), 2)) return false;
+      arrivals_.emplace_back(i_at(v.at(i), 0), d_at(v.at(i), 1));
+      sorted_.push_back(d_at(v.at(i), 1));
+    }
+    std::sort(sorted_.begin(), sorted_.end());
+    return true;
   }
   size_t memory_bytes() const noexcept override {
     return sizeof(*this) + arrivals_.size() * sizeof(arrivals_.front()) + 512 +
@@ -312,6 +374,18 @@ class CusumState final : public MethodState {
     }
     return j;
   }
+  Value save() const override {
+    return tuple({Value(static_cast<int64_t>(n_)), Value(mean_), Value(m2_), Value(hi_), Value(lo_)});
+  }
+  bool load(const Value& v) override {
+    if (!is_tuple(v, 5)) return false;
+    n_ = static_cast<size_t>(i_at(v, 0));
+    mean_ = d_at(v, 1);
+    m2_ = d_at(v, 2);
+    hi_ = d_at(v, 3);
+    lo_ = d_at(v, 4);
+    return true;
+  }
   size_t memory_bytes() const noexcept override { return sizeof(*this); }
 
  private:
@@ -349,6 +423,16 @@ class RateState final : public MethodState {
     }
     return j;
   }
+  Value save() const override {
+    return tuple({Value(has_prev_ ? 1 : 0), Value(prev_t_), Value(prev_x_)});
+  }
+  bool load(const Value& v) override {
+    if (!is_tuple(v, 3)) return false;
+    has_prev_ = i_at(v, 0) != 0;
+    prev_t_ = i_at(v, 1);
+    prev_x_ = d_at(v, 2);
+    return true;
+  }
   size_t memory_bytes() const noexcept override { return sizeof(*this); }
 
  private:
@@ -383,6 +467,17 @@ class FlatlineState final : public MethodState {
     j.high = ref_ + spec_.epsilon;
     return j;
   }
+  Value save() const override {
+    return tuple({Value(has_run_ ? 1 : 0), Value(ref_), Value(since_), Value(last_)});
+  }
+  bool load(const Value& v) override {
+    if (!is_tuple(v, 4)) return false;
+    has_run_ = i_at(v, 0) != 0;
+    ref_ = d_at(v, 1);
+    since_ = i_at(v, 2);
+    last_ = i_at(v, 3);
+    return true;
+  }
   size_t memory_bytes() const noexcept override { return sizeof(*this); }
 
  private:
@@ -404,6 +499,19 @@ class AutoState final : public MethodState {
     j.low = detector_.expected_low();
     j.high = detector_.expected_high();
     return j;
+  }
+  Value save() const override {
+    // Plain bytes: the detector is trivially copyable by design.
+    std::string bytes(sizeof(AutoDetector), '\0');
+    std::memcpy(bytes.data(), &detector_, sizeof(AutoDetector));
+    return Value(core::base64_encode(bytes));
+  }
+  bool load(const Value& v) override {
+    if (!v.is_string()) return false;
+    auto bytes = core::base64_decode(v.as_string());
+    if (!bytes || bytes->size() != sizeof(AutoDetector)) return false;
+    std::memcpy(static_cast<void*>(&detector_), bytes->data(), sizeof(AutoDetector));
+    return true;
   }
   size_t memory_bytes() const noexcept override { return sizeof(*this); }
 
@@ -572,6 +680,35 @@ void SampleWindow::add(TimeMs t, double x) {
   const double d = x - ref_;
   sum_ += d;
   sum2_ += d * d;
+}
+
+Value SampleWindow::save() const {
+  // The running sums too, so a restored window computes bit for bit what the original would.
+  Value items = Value::array();
+  for (const auto& [t, x] : items_) items.push_back(tuple({Value(t), Value(x)}));
+  return tuple({Value(ref_), Value(sum_), Value(sum2_), Value(static_cast<int64_t>(changes_)),
+                std::move(items)});
+}
+
+bool SampleWindow::load(const Value& v) {
+  if (!v.is_array() || v.size() != 5 || !v.at(4).is_array()) return false;
+  for (size_t i = 0; i < 4; ++i) {
+    if (!v.at(i).is_number()) return false;
+  }
+  const Value& items = v.at(4);
+  items_.clear();
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!is_tuple(items.at(i), 2)) {
+      items_.clear();
+      return false;
+    }
+    items_.emplace_back(i_at(items.at(i), 0), d_at(items.at(i), 1));
+  }
+  ref_ = d_at(v, 0);
+  sum_ = d_at(v, 1);
+  sum2_ = d_at(v, 2);
+  changes_ = static_cast<size_t>(i_at(v, 3));
+  return true;
 }
 
 void SampleWindow::recompute() {

@@ -14,6 +14,7 @@
 
 #include "config/node.hpp"
 #include "pipeline/detect/auto_detector.hpp"
+#include "weir/value.hpp"
 #include "weir/time.hpp"
 
 namespace weir::pipeline::detect {
@@ -75,6 +76,10 @@ class MethodState {
   // Judges x (finite) at event time t, then takes it into the state.
   virtual Judgement update(TimeMs t, double x) = 0;
   virtual size_t memory_bytes() const noexcept = 0;
+  // The state as a Value (for checkpoints), and back. load() answers false, leaving the
+  // state fresh, when the Value does not have this method's shape.
+  virtual Value save() const = 0;
+  virtual bool load(const Value& v) = 0;
 };
 
 // A fresh state for spec; nullptr for "missing" (a timer the stage keeps itself).
@@ -96,6 +101,9 @@ class SampleWindow {
   // Sample standard deviation (n - 1); 0 for fewer than two readings.
   double stddev() const noexcept;
   const std::deque<std::pair<TimeMs, double>>& items() const noexcept { return items_; }
+  // [ref, sum, sum2, changes, [[t, x], ...]] (readings in arrival order).
+  Value save() const;
+  bool load(const Value& v);
   size_t memory_bytes() const noexcept;
 
  private:
