@@ -86,7 +86,7 @@ int cmd_run(const std::string& file, const std::string& log_level, bool fresh_st
     spdlog::info("state database {} (schema {})", sp.path, store->schema_version());
   }
   try {
-    return engine::run_live(*cfg, stop);
+    return engine::run_live(*cfg, stop, store.get());
   } catch (const std::exception& e) {
     spdlog::critical("weir stopped: {}", e.what());
     return kExitRuntime;

@@ -42,6 +42,10 @@ class PipelineRunner {
   const PipelineCounters& counters() const noexcept { return counters_; }
   // Groups and state bytes held by the stages (windows).
   OperatorStats state_stats() const;
+  // The stages between $source and $emit, for checkpoints.
+  size_t stage_count() const noexcept { return stages_.size(); }
+  Operator& stage(size_t i) noexcept { return *stages_[i]; }
+  const Operator& stage(size_t i) const noexcept { return *stages_[i]; }
 
   // A decoded reading of origin enters the first stage after $source.
   void push(Record&& record);

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/bounded_queue.hpp"
+#include "engine/checkpoint.hpp"
 #include "engine/engine.hpp"
 #include "ingest/mqtt/mqtt_client.hpp"
 #include "sink/mqtt/mqtt_sink.hpp"
@@ -27,9 +28,27 @@ constexpr auto kLinger = std::chrono::microseconds(500);
 constexpr auto kBusyGap = std::chrono::milliseconds(2);
 }  // namespace
 
-int run_live(const config::Config& config, const std::atomic<bool>& stop) {
+int run_live(const config::Config& config, const std::atomic<bool>& stop, state::StateStore* store) {
   SteadyWallClock clock;
   Engine engine(config, clock);
+  if (store != nullptr) {
+    const uint64_t n = load_checkpoint(engine, *store);
+    spdlog::info("state: {} entr{} restored from {}", n, n == 1 ? "y" : "ies", store->path());
+  }
+  // A failed checkpoint (disk full) is logged and tried again next interval; the previous
+  // one stays whole.
+  auto checkpoint = [&] {
+    if (store == nullptr) return;
+    try {
+      const auto t0 = std::chrono::steady_clock::now();
+      const CheckpointStats st = save_checkpoint(engine, *store);
+      spdlog::debug("checkpoint: {} entries, {} bytes, {} ms", st.entries, st.bytes,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+    } catch (const state::StateError& e) {
+      spdlog::error("checkpoint failed: {}", e.what());
+    }
+  };
+  const TimeMs checkpoint_every = config.state() ? config.state()->checkpoint_interval_ms : 0;
   core::BoundedQueue<Message> queue(config.engine().queue_capacity);
   queue.set_wake_batch(kWakeBatch);
 
@@ -76,6 +95,7 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop) {
   batch.reserve(kBatch);
   TimeMs last_tick = clock.now();
   TimeMs last_stats = last_tick;
+  TimeMs last_checkpoint = last_tick;
   uint64_t last_full_waits = 0;
   auto process_batch = [&] {
     for (auto& m : batch) engine.handle(m);
@@ -86,6 +106,10 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop) {
     if (now - last_tick >= kTickInterval) {
       engine.tick();
       last_tick = now;
+    }
+    if (checkpoint_every > 0 && now - last_checkpoint >= checkpoint_every) {
+      checkpoint();
+      last_checkpoint = now;
     }
     auto interval = config.engine().stats_interval_ms;
     if (interval > 0 && now - last_stats >= interval) {
@@ -128,6 +152,7 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop) {
   stopper.join();
   while (queue.drain(batch, kBatch) > 0) process_batch();
   engine.tick();
+  checkpoint();
   spdlog::info("stopped: {}", engine.stats_line());
   if (engine.router().backlog() > 0) {
     spdlog::warn("{} output(s) could not be published before shutdown", engine.router().backlog());

@@ -1,6 +1,8 @@
 // weir run: MQTT connections feed a bounded queue; one processing thread runs the engine.
 #pragma once
 
+#include "state/sqlite/state_store.hpp"
+
 #include <atomic>
 
 #include "config/config.hpp"
@@ -8,6 +10,9 @@
 namespace weir::engine {
 
 // Runs until stop becomes true; returns the process exit code.
-int run_live(const config::Config& config, const std::atomic<bool>& stop);
+// store: the checked state database, or null without a "state" section. Its stage state
+// is loaded before any connection, saved every checkpointInterval and at a clean stop.
+int run_live(const config::Config& config, const std::atomic<bool>& stop,
+             state::StateStore* store = nullptr);
 
 }  // namespace weir::engine

@@ -115,7 +115,7 @@ std::unique_ptr<StateStore> StateStore::open(const StoreOptions& options) {
 }
 
 StateStore::~StateStore() {
-  for (sqlite3_stmt* s : {put_, erase_, scan_}) sqlite3_finalize(s);
+  for (sqlite3_stmt* s : {put_, erase_, scan_, clear_}) sqlite3_finalize(s);
   if (db_ != nullptr) sqlite3_close_v2(db_);
 }
 
@@ -218,6 +218,7 @@ void StateStore::check_and_migrate(const StoreOptions& options) {
                  " ON CONFLICT (pipeline, stage, key) DO UPDATE SET value = excluded.value");
   erase_ = prepare("DELETE FROM weir_state WHERE pipeline = ?1 AND stage = ?2 AND key = ?3");
   scan_ = prepare("SELECT key, value FROM weir_state WHERE pipeline = ?1 AND stage = ?2 ORDER BY key");
+  clear_ = prepare("DELETE FROM weir_state WHERE pipeline = ?1 AND stage = ?2");
 }
 
 void StateStore::begin() {
@@ -265,6 +266,15 @@ void StateStore::erase(std::string_view pipeline, int64_t stage, std::string_vie
   const int rc = sqlite3_step(erase_);
   sqlite3_reset(erase_);
   if (rc != SQLITE_DONE) fail(StateError::Kind::kIo, "erasing a state entry");
+}
+
+void StateStore::clear(std::string_view pipeline, int64_t stage) {
+  if (clear_ == nullptr) fail(StateError::Kind::kIo, "the store is read-only");
+  bind_text(clear_, 1, pipeline);
+  sqlite3_bind_int64(clear_, 2, stage);
+  const int rc = sqlite3_step(clear_);
+  sqlite3_reset(clear_);
+  if (rc != SQLITE_DONE) fail(StateError::Kind::kIo, "clearing a stage's state");
 }
 
 void StateStore::for_each(std::string_view pipeline, int64_t stage,

@@ -82,6 +82,8 @@ class StateStore {
   // State entries of one stage of one pipeline, by key.
   void put(std::string_view pipeline, int64_t stage, std::string_view key, std::string_view value);
   void erase(std::string_view pipeline, int64_t stage, std::string_view key);
+  // Removes every entry of one stage (before it is written again in full).
+  void clear(std::string_view pipeline, int64_t stage);
   void for_each(std::string_view pipeline, int64_t stage,
                 const std::function<void(std::string_view key, std::string_view value)>& visit) const;
 
@@ -102,6 +104,7 @@ class StateStore {
   sqlite3_stmt* put_ = nullptr;
   sqlite3_stmt* erase_ = nullptr;
   sqlite3_stmt* scan_ = nullptr;
+  sqlite3_stmt* clear_ = nullptr;
 };
 
 }  // namespace weir::state

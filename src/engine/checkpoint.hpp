@@ -1,0 +1,25 @@
+// Saving and restoring the stages' state through the state store. A checkpoint writes every
+// stateful stage of every pipeline in one transaction (all or nothing); entries are the
+// stages' Values as JSON text, under (pipeline name, stage position, key).
+#pragma once
+
+#include <cstdint>
+
+#include "engine/engine.hpp"
+#include "state/sqlite/state_store.hpp"
+
+namespace weir::engine {
+
+struct CheckpointStats {
+  uint64_t entries = 0;
+  uint64_t bytes = 0;
+};
+
+// Throws state::StateError when the database cannot be written (the transaction is rolled
+// back: the previous checkpoint stays whole).
+CheckpointStats save_checkpoint(const Engine& engine, state::StateStore& store);
+// Loads what the store holds into the engine's stages (built from the same config); returns
+// the entries read. An entry a stage does not recognise is ignored by that stage.
+uint64_t load_checkpoint(Engine& engine, const state::StateStore& store);
+
+}  // namespace weir::engine
