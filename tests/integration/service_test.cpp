@@ -132,5 +132,43 @@ TEST(Service, StartsBeforeTheBrokerAndConnectsWhenItComes) {
       << weir.log();
 }
 
+// Detector state is checkpointed at a clean stop and restored at start: an alert raised
+// before a restart is cleared after it, with the same id.
+TEST(Service, AnActiveAlertSurvivesACleanRestart) {
+  TempDir dir;
+  MosquittoBroker broker(dir);
+  MqttCollector collector(broker.port(), {"alerts/#"});
+  json cfg = {
+      {"connections", {{"local", {{"type", "mqtt"}, {"port", broker.port()}, {"clientId", "weir-state"}}}}},
+      {"state", {{"path", dir.file("weir.db")}}},
+      {"pipelines",
+       json::array({{{"name", "watch"},
+                     {"pipeline",
+                      json::array({{{"$source", {{"connectionName", "local"}, {"topic", "in/+device"}}}},
+                                   {{"$detect", {{"partitionBy", "$device"}, {"field", "v"},
+                                                 {"methods", {{"threshold", {{"max", 50}}}}},
+                                                 {"alerts", {{"topic", "alerts/{device}"}}}}}},
+                                   {{"$emit", {{"connectionName", "local"}, {"topic", "out/{device}"}}}}})}}})}};
+  dir.write("weir.json", cfg.dump());
+  {
+    Process weir = start_weir(dir, "weir1.log");
+    collector.publish("in/a", R"({"v": 60})");
+    ASSERT_TRUE(wait_until([&] { return collector.count() == 1; }, std::chrono::seconds(10))) << weir.log();
+    ASSERT_EQ(weir.stop(), 0) << weir.log();
+  }
+  auto st = run_command({WEIR_EXE, "state", "--db", dir.file("weir.db")});
+  ASSERT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_NE(st.out.find("pipeline \"watch\" stage 1: 2 entries"), std::string::npos) << st.out;
+  Process weir = start_weir(dir, "weir2.log");
+  EXPECT_NE(weir.log().find("state: 2 entries restored"), std::string::npos) << weir.log();
+  collector.publish("in/a", R"({"v": 10})");
+  ASSERT_TRUE(wait_until([&] { return collector.count() == 2; }, std::chrono::seconds(10))) << weir.log();
+  auto msgs = collector.messages();
+  json raised = json::parse(msgs[0].payload), cleared = json::parse(msgs[1].payload);
+  EXPECT_EQ(raised["state"], "raised");
+  EXPECT_EQ(cleared["state"], "cleared");
+  EXPECT_EQ(cleared["alertId"], raised["alertId"]);
+}
+
 }  // namespace
 }  // namespace weir::test
