@@ -12,24 +12,14 @@
 #include <vector>
 
 #include "state/journal.hpp"
+#include "unit/state/state_temp_dir.hpp"
 
 namespace weir::state {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/weir-journal-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test::TempDir;
 
 std::string payload_of(uint64_t i) {
   std::string p(static_cast<size_t>(i % 300), '\0');
