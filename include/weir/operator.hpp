@@ -69,7 +69,15 @@ class Operator {
   // Held state, for the stats line and metrics (walks the state: not for the data path).
   virtual OperatorStats stats() const { return {}; }
   // State for checkpoints. Stateless stages keep the defaults.
-  virtual void save(StateWriter& out) const { (void)out; }
+  // kAll writes every entry (into a stage the store has just cleared); kChanged writes the
+  // entries changed since the previous save and erases those that no longer exist (groups
+  // of closed windows). Either way the stage then counts itself clean. A stage keeps an
+  // entry under kStageKey with its own small state; for `weir state` it is an object with,
+  // where they apply, "kind" (the stage name), "groups", "openWindows" and "watermark"
+  // (epoch milliseconds, null before the first reading).
+  enum class SaveMode : uint8_t { kChanged, kAll };
+  static constexpr std::string_view kStageKey = "#stage";
+  virtual void save(StateWriter& out, SaveMode mode) { (void)out, (void)mode; }
   virtual void load(StateReader& in) { (void)in; }
 };
 

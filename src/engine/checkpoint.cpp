@@ -51,16 +51,16 @@ class StoreReader final : public StateReader {
 
 }  // namespace
 
-CheckpointStats save_checkpoint(const Engine& engine, state::StateStore& store) {
+CheckpointStats save_checkpoint(Engine& engine, state::StateStore& store, Operator::SaveMode mode) {
   CheckpointStats stats;
   store.begin();
   try {
+    if (mode == Operator::SaveMode::kAll) store.clear_all();
     for (const auto& p : engine.pipelines()) {
       for (size_t i = 0; i < p->stage_count(); ++i) {
         const auto stage = static_cast<int64_t>(i + 1);  // position in the pipeline, after $source
-        store.clear(p->name(), stage);
         StoreWriter w(store, p->name(), stage, stats);
-        p->stage(i).save(w);
+        p->stage(i).save(w, mode);
       }
     }
     store.commit();

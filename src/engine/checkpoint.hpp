@@ -17,7 +17,10 @@ struct CheckpointStats {
 
 // Throws state::StateError when the database cannot be written (the transaction is rolled
 // back: the previous checkpoint stays whole).
-CheckpointStats save_checkpoint(const Engine& engine, state::StateStore& store);
+// kAll rewrites the whole store (the first checkpoint of a run, and after a failed one);
+// kChanged writes what each stage changed since the previous checkpoint.
+CheckpointStats save_checkpoint(Engine& engine, state::StateStore& store,
+                                Operator::SaveMode mode = Operator::SaveMode::kAll);
 // Loads what the store holds into the engine's stages (built from the same config); returns
 // the entries read. An entry a stage does not recognise is ignored by that stage.
 uint64_t load_checkpoint(Engine& engine, const state::StateStore& store);

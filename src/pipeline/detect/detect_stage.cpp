@@ -231,6 +231,7 @@ StageResult DetectStage::process(Record& record, StageContext& ctx) {
     git = groups_.find(key_buffer_);
   }
   Group& g = *git->second;
+  touch(g);
 
   const TimeMs t = record.event_time;
   const TimeMs now = ctx.now();
@@ -307,6 +308,7 @@ void DetectStage::on_tick(StageContext& ctx) {
     if (now - s.last_seen < missing_after_) break;
     timer_.pop_front();
     s.in_timer = false;
+    touch(*s.group);
     AlertState& a = s.alerts[*missing_method_];
     a.active = true;
     a.raised_at = s.last_event;
@@ -457,7 +459,6 @@ OperatorStats DetectStage::stats() const {
 
 namespace {
 
-constexpr char kStageKey[] = "#stage";
 
 Value alert_value(const AlertState& a) {
   Value v = Value::array();
@@ -489,36 +490,46 @@ bool alert_from(const Value& v, AlertState& a) {
 
 }  // namespace
 
-void DetectStage::save(StateWriter& out) const {
+void DetectStage::save(StateWriter& out, SaveMode mode) {
   Value stage = Value::object();
+  stage.set("kind", Value("$detect"));
+  stage.set("groups", Value(static_cast<int64_t>(groups_.size())));
   stage.set("raised", Value(static_cast<int64_t>(raised_)));
   stage.set("cleared", Value(static_cast<int64_t>(cleared_)));
   stage.set("suppressed", Value(static_cast<int64_t>(suppressed_)));
   stage.set("tokens", Value(tokens_));
   stage.set("tokensAt", Value(tokens_at_));
   out.put(kStageKey, stage);
+  if (mode == SaveMode::kAll) {
+    for (const auto& [gkey, g] : groups_) save_group(out, *g);
+  } else {
+    for (const Group* g : dirty_) save_group(out, *g);
+  }
+  for (Group* g : dirty_) g->dirty = false;
+  dirty_.clear();
+}
+
+void DetectStage::save_group(StateWriter& out, const Group& g) const {
   std::string key;
-  for (const auto& [gkey, g] : groups_) {
-    for (const Series& s : g->series) {
-      key = gkey + "|" + options_.fields[s.field].first;
-      Value v = Value::object();
-      v.set("group", Value(gkey));
-      v.set("fields", g->fields);
-      v.set("field", Value(options_.fields[s.field].first));
-      Value methods = Value::array();
-      Value alerts = Value::array();
-      for (size_t m = 0; m < options_.methods.size(); ++m) {
-        methods.push_back(s.states[m] ? s.states[m]->save() : Value());
-        alerts.push_back(alert_value(s.alerts[m]));
-      }
-      v.set("methods", std::move(methods));
-      v.set("alerts", std::move(alerts));
-      v.set("last", Value(s.last_value));
-      v.set("seen", Value(s.last_seen));
-      v.set("event", Value(s.last_event));
-      v.set("timer", Value(s.in_timer));
-      out.put(key, v);
+  for (const Series& s : g.series) {
+    key = g.key + "|" + options_.fields[s.field].first;
+    Value v = Value::object();
+    v.set("group", Value(g.key));
+    v.set("fields", g.fields);
+    v.set("field", Value(options_.fields[s.field].first));
+    Value methods = Value::array();
+    Value alerts = Value::array();
+    for (size_t m = 0; m < options_.methods.size(); ++m) {
+      methods.push_back(s.states[m] ? s.states[m]->save() : Value());
+      alerts.push_back(alert_value(s.alerts[m]));
     }
+    v.set("methods", std::move(methods));
+    v.set("alerts", std::move(alerts));
+    v.set("last", Value(s.last_value));
+    v.set("seen", Value(s.last_seen));
+    v.set("event", Value(s.last_event));
+    v.set("timer", Value(s.in_timer));
+    out.put(key, v);
   }
 }
 

@@ -47,8 +47,9 @@ class DetectStage final : public Operator {
   OperatorStats stats() const override;
   // Checkpoints: one entry per series (its methods' states, its alerts, its timer) and one
   // for the stage's counters and rate limit. load() goes into a stage built from the same
-  // config; an entry that does not fit (a changed config) leaves its series fresh.
-  void save(StateWriter& out) const override;
+  // config; an entry that does not fit (a changed config) leaves its series fresh. kChanged
+  // writes the series of partitions that had a reading or a timer event since the last save.
+  void save(StateWriter& out, SaveMode mode) override;
   void load(StateReader& in) override;
 
  private:
@@ -69,7 +70,15 @@ class DetectStage final : public Operator {
     std::string key;  // JSON text of the partition values
     Value fields;     // the partition values by name (an object)
     std::vector<Series> series;  // per field
+    bool dirty = false;          // changed since the last save (in dirty_)
   };
+  void touch(Group& g) {
+    if (!g.dirty) {
+      g.dirty = true;
+      dirty_.push_back(&g);
+    }
+  }
+  void save_group(StateWriter& out, const Group& g) const;
 
   Group& group_for(std::string&& key, Value&& fields);
   void transition(StageContext& ctx, Series& s, size_t method, AlertStep step, TimeMs t,
@@ -83,6 +92,7 @@ class DetectStage final : public Operator {
   std::optional<size_t> missing_method_;  // index of the "missing" method, when configured
   TimeMs missing_after_ = 0;
   std::unordered_map<std::string, std::unique_ptr<Group>> groups_;
+  std::vector<Group*> dirty_;
   std::list<Series*> timer_;  // series with a running dead-man timer, oldest reading first
   double tokens_ = 0.0;
   TimeMs tokens_at_ = kMinTime;

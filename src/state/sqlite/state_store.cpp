@@ -277,6 +277,11 @@ void StateStore::clear(std::string_view pipeline, int64_t stage) {
   if (rc != SQLITE_DONE) fail(StateError::Kind::kIo, "clearing a stage's state");
 }
 
+void StateStore::clear_all() {
+  if (clear_ == nullptr) fail(StateError::Kind::kIo, "the store is read-only");
+  exec("DELETE FROM weir_state");
+}
+
 void StateStore::for_each(std::string_view pipeline, int64_t stage,
                           const std::function<void(std::string_view, std::string_view)>& visit) const {
   sqlite3_stmt* s = scan_;

@@ -84,6 +84,8 @@ class StateStore {
   void erase(std::string_view pipeline, int64_t stage, std::string_view key);
   // Removes every entry of one stage (before it is written again in full).
   void clear(std::string_view pipeline, int64_t stage);
+  // Removes every stage's entries (before a full checkpoint).
+  void clear_all();
   void for_each(std::string_view pipeline, int64_t stage,
                 const std::function<void(std::string_view key, std::string_view value)>& visit) const;
 

@@ -395,7 +395,7 @@ TEST(DetectStage, ARestoredStageContinuesExactlyAsTheOriginal) {
     feed(*original, a, i);
   }
   MemoryState checkpoint;
-  original->save(checkpoint);
+  original->save(checkpoint, Operator::SaveMode::kAll);
   EXPECT_GE(checkpoint.entries.size(), 9u);  // 4 devices x 2 fields + the stage
   auto restored = make(spec);
   restored->load(checkpoint);
@@ -419,8 +419,8 @@ TEST(DetectStage, ARestoredStageContinuesExactlyAsTheOriginal) {
   }
   EXPECT_GT(a.published.size(), 10u) << "the continuation raised and cleared alerts";
   MemoryState again;
-  restored->save(again);
-  original->save(checkpoint);
+  restored->save(again, Operator::SaveMode::kAll);
+  original->save(checkpoint, Operator::SaveMode::kAll);
   EXPECT_EQ(again.entries, checkpoint.entries) << "both end in the same state";
 }
 
