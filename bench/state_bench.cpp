@@ -30,7 +30,7 @@ void BM_JournalAppend(benchmark::State& state) {
         R"({"ts":1767225600000,"temp":21.73,"hum":45.38,"seq":123456,"device":"dev-0001","x":0})";
     uint64_t n = 0;
     for (auto _ : state) {
-      benchmark::DoNotOptimize(j->append(0, 1767225600000 + static_cast<int64_t>(n), "sensors/dev-0001/telemetry", payload));
+      benchmark::DoNotOptimize(j->append(0, static_cast<uint32_t>(n & 0xFFFF), 1767225600000 + static_cast<int64_t>(n), "sensors/dev-0001/telemetry", payload));
       if (++n % 100000 == 0) j->trim(j->last_seq() - 1);  // as checkpoints would
     }
     state.SetItemsProcessed(state.iterations());

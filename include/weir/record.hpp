@@ -16,6 +16,9 @@ struct Message {
   std::string payload;
   TimeMs received = 0;  // processing time at receipt
   int qos = 0;
+  uint32_t mid = 0;           // MQTT packet id (QoS 1/2)
+  uint32_t since_connect = 0;  // messages the connection received since it last connected
+  uint64_t seq = 0;           // journal sequence number (0: not journaled)
 };
 
 // One reading (or a derived result) on its way through a pipeline.

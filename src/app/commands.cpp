@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "config/config.hpp"
@@ -12,6 +13,7 @@
 #include "engine/registry.hpp"
 #include "engine/runner.hpp"
 #include "engine/source_spec.hpp"
+#include "state/journal.hpp"
 #include "state/sqlite/state_store.hpp"
 
 namespace weir::app {
@@ -118,6 +120,7 @@ int cmd_stages(std::ostream& out) {
 int cmd_state(const std::string& config_file, const std::string& db_path, std::ostream& out,
               std::ostream& err) {
   std::string path = db_path;
+  std::string journal_dir = db_path.empty() ? "" : db_path + ".journal";
   if (path.empty()) {
     try {
       config::Config cfg = config::Config::load_file(config_file);
@@ -126,6 +129,7 @@ int cmd_state(const std::string& config_file, const std::string& db_path, std::o
         return kExitConfig;
       }
       path = cfg.state()->path;
+      journal_dir = cfg.state()->journal;
     } catch (const config::ConfigError& e) {
       err << "weir: config error: " << config::format_config_error(config_file, e) << "\n";
       return kExitConfig;
@@ -139,11 +143,55 @@ int cmd_state(const std::string& config_file, const std::string& db_path, std::o
         << (sum.created_by.empty() ? "?" : sum.created_by) << ", created "
         << (sum.created_at.empty() ? "?" : sum.created_at) << ", journal mode " << sum.journal_mode
         << "\n";
-    if (sum.stages.empty()) out << "  no pipeline state\n";
+    // Each stage's own entry says what it holds; the engine's, where the journal stands.
+    auto own_entry = [&](const std::string& pipeline, int64_t stage, std::string_view key) {
+      nlohmann::json v;
+      store->for_each(pipeline, stage, [&](std::string_view k, std::string_view text) {
+        if (k == key) v = nlohmann::json::parse(text, nullptr, false);
+      });
+      return v;
+    };
+    uint64_t applied = 0;
+    bool any = false;
     for (const auto& st : sum.stages) {
-      out << "  pipeline \"" << st.pipeline << "\" stage " << st.stage << ": " << st.entries
-          << " entries, " << st.bytes << " bytes\n";
+      if (st.pipeline == "#engine") {
+        auto e = own_entry(st.pipeline, st.stage, "source");
+        if (e.is_object() && e.contains("journalSeq") && e["journalSeq"].is_number_unsigned()) {
+          applied = e["journalSeq"].get<uint64_t>();
+        }
+        continue;
+      }
+      any = true;
+      out << "  pipeline \"" << st.pipeline << "\" stage " << st.stage;
+      auto own = own_entry(st.pipeline, st.stage, Operator::kStageKey);
+      if (own.is_object() && own.contains("kind") && own["kind"].is_string()) {
+        out << " " << own["kind"].get<std::string>();
+      }
+      out << ": " << st.entries << " entries, " << st.bytes << " bytes";
+      if (own.is_object()) {
+        if (own.contains("groups") && own["groups"].is_number()) out << ", " << own["groups"].dump() << " groups";
+        if (own.contains("openWindows") && own["openWindows"].is_number()) {
+          out << ", " << own["openWindows"].dump() << " open windows";
+        }
+        if (own.contains("watermark")) {
+          const auto& w = own["watermark"];
+          out << ", watermark " << (w.is_number_integer() ? format_iso8601(w.get<int64_t>()) : std::string("none"));
+        }
+      }
+      out << "\n";
     }
+    if (!any) out << "  no pipeline state\n";
+    out << "  checkpoint covers the journal up to message " << applied << "\n";
+    try {
+      auto j = state::Journal::open({.dir = journal_dir, .read_only = true});
+      const uint64_t last = j->last_seq();
+      out << "journal: " << journal_dir << ": " << j->segments() << " segment(s), " << j->bytes()
+          << " bytes, " << (last > applied ? last - applied : 0)
+          << " message(s) after the checkpoint (replayed at the next start)\n";
+    } catch (const state::JournalError& e) {
+      out << "journal: " << e.what() << "\n";
+    }
+    out << "outbox: none (no store-and-forward sink configured)\n";
     return kExitOk;
   } catch (const state::StateError& e) {
     err << "weir: state error: " << e.what() << "\n";

@@ -56,6 +56,8 @@ constexpr OptionSpec kStateOptions[] = {
      "off, normal or full: SQLite's PRAGMA synchronous (normal: a power cut may lose the last "
      "commits, never consistency)"},
     {"checkpointInterval", OptionType::kDuration, false, "1 second", "how often state is saved"},
+    {"journal", OptionType::kString, false, "<path>.journal",
+     "directory of the ingest journal (every message is written there before it is acknowledged)"},
 };
 constexpr ComponentInfo kStateInfo{"state", "the state database", kStateOptions};
 
@@ -191,6 +193,8 @@ Config Config::parse(const std::string& text, const std::string& file_name) {
     spec.path = st->at("path").as_nonempty_string();
     if (auto sy = st->get("synchronous")) spec.synchronous = sy->as_enum({"off", "normal", "full"});
     if (auto ci = st->get("checkpointInterval")) spec.checkpoint_interval_ms = ci->as_duration();
+    spec.journal = spec.path + ".journal";
+    if (auto jd = st->get("journal")) spec.journal = jd->as_nonempty_string();
     cfg.state_ = spec;
   }
   Node pipes = root.at("pipelines");

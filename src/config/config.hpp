@@ -60,6 +60,7 @@ struct StateSpec {
   std::string path;
   std::string synchronous = "normal";  // off | normal | full
   int64_t checkpoint_interval_ms = 1000;
+  std::string journal;  // the ingest journal's directory ("<path>.journal" by default)
 };
 
 class Config {

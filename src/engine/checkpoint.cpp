@@ -8,6 +8,9 @@ namespace weir::engine {
 
 namespace {
 
+const std::string kEnginePipeline = "#engine";
+constexpr std::string_view kEngineKey = "source";
+
 class StoreWriter final : public StateWriter {
  public:
   StoreWriter(state::StateStore& store, const std::string& pipeline, int64_t stage, CheckpointStats& stats)
@@ -51,11 +54,16 @@ class StoreReader final : public StateReader {
 
 }  // namespace
 
-CheckpointStats save_checkpoint(Engine& engine, state::StateStore& store, Operator::SaveMode mode) {
+CheckpointStats save_checkpoint(Engine& engine, state::StateStore& store, Operator::SaveMode mode,
+                                const Value* engine_state) {
   CheckpointStats stats;
   store.begin();
   try {
     if (mode == Operator::SaveMode::kAll) store.clear_all();
+    if (engine_state != nullptr) {
+      StoreWriter w(store, kEnginePipeline, 0, stats);
+      w.put(kEngineKey, *engine_state);
+    }
     for (const auto& p : engine.pipelines()) {
       for (size_t i = 0; i < p->stage_count(); ++i) {
         const auto stage = static_cast<int64_t>(i + 1);  // position in the pipeline, after $source
@@ -69,6 +77,16 @@ CheckpointStats save_checkpoint(Engine& engine, state::StateStore& store, Operat
     throw;
   }
   return stats;
+}
+
+std::optional<Value> load_engine_state(const state::StateStore& store) {
+  std::optional<Value> out;
+  uint64_t read = 0;
+  StoreReader r(store, kEnginePipeline, 0, read);
+  r.for_each([&](std::string_view key, const Value& v) {
+    if (key == kEngineKey) out = v;
+  });
+  return out;
 }
 
 uint64_t load_checkpoint(Engine& engine, const state::StateStore& store) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "engine/engine.hpp"
 #include "state/sqlite/state_store.hpp"
@@ -19,8 +20,13 @@ struct CheckpointStats {
 // back: the previous checkpoint stays whole).
 // kAll rewrites the whole store (the first checkpoint of a run, and after a failed one);
 // kChanged writes what each stage changed since the previous checkpoint.
+// engine_state (the source positions: the journal sequence number the state reflects) is
+// saved in the same transaction, under the pseudo-pipeline "#engine".
 CheckpointStats save_checkpoint(Engine& engine, state::StateStore& store,
-                                Operator::SaveMode mode = Operator::SaveMode::kAll);
+                                Operator::SaveMode mode = Operator::SaveMode::kAll,
+                                const Value* engine_state = nullptr);
+// What save_checkpoint saved as engine_state; nullopt for a new database.
+std::optional<Value> load_engine_state(const state::StateStore& store);
 // Loads what the store holds into the engine's stages (built from the same config); returns
 // the entries read. An entry a stage does not recognise is ignored by that stage.
 uint64_t load_checkpoint(Engine& engine, const state::StateStore& store);

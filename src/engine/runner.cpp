@@ -1,6 +1,8 @@
 #include "engine/runner.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -9,6 +11,7 @@
 
 #include "core/bounded_queue.hpp"
 #include "engine/checkpoint.hpp"
+#include "engine/durable_ingest.hpp"
 #include "engine/engine.hpp"
 #include "ingest/mqtt/mqtt_client.hpp"
 #include "sink/mqtt/mqtt_sink.hpp"
@@ -31,35 +34,89 @@ constexpr auto kBusyGap = std::chrono::milliseconds(2);
 int run_live(const config::Config& config, const std::atomic<bool>& stop, state::StateStore* store) {
   SteadyWallClock clock;
   Engine engine(config, clock);
+  // The journal sequence number the state reflects: messages up to it are in the state.
+  uint64_t applied = 0;
+  std::unique_ptr<DurableIngest> durable;
   if (store != nullptr) {
     const uint64_t n = load_checkpoint(engine, *store);
-    spdlog::info("state: {} entr{} restored from {}", n, n == 1 ? "y" : "ies", store->path());
+    if (auto es = load_engine_state(*store)) {
+      if (const Value* seq = es->find("journalSeq"); seq != nullptr && seq->is_int() && seq->as_int() > 0) {
+        applied = static_cast<uint64_t>(seq->as_int());
+      }
+    }
+    spdlog::info("state: {} entr{} restored from {} (journal position {})", n, n == 1 ? "y" : "ies",
+                 store->path(), applied);
+    try {
+      durable = std::make_unique<DurableIngest>(state::Journal::open({.dir = config.state()->journal}), applied);
+    } catch (const state::JournalError& e) {
+      spdlog::error("journal: {}", e.what());
+      return 3;
+    }
+    const auto& j = durable->journal();
+    if (j.truncated_bytes() > 0) {
+      spdlog::warn("journal: cut off {} byte(s) of a record torn by a crash or power cut (never acknowledged)",
+                   j.truncated_bytes());
+    }
   }
-  // A failed checkpoint (disk full) is logged and tried again next interval; the previous
-  // one stays whole.
-  auto checkpoint = [&] {
-    if (store == nullptr) return;
+  // A checkpoint is taken when every output of the messages it covers has been confirmed by
+  // its broker (nothing parked, nothing awaiting a PUBACK): a crash then can only make weir
+  // send outputs again (same ids, same content), never lose one. The first checkpoint of a
+  // run, and the one after a failed one, writes everything; the others what changed.
+  Operator::SaveMode next_mode = Operator::SaveMode::kAll;
+  std::vector<std::unique_ptr<ingest::MqttClient>> clients;
+  auto outputs_confirmed = [&] {
+    if (engine.router().backlog() > 0) return false;
+    for (const auto& c : clients) {
+      if (c->in_flight() > 0) return false;
+    }
+    return true;
+  };
+  auto checkpoint = [&]() -> bool {
+    if (store == nullptr) return true;
+    if (!outputs_confirmed()) return false;
     try {
       const auto t0 = std::chrono::steady_clock::now();
-      const CheckpointStats st = save_checkpoint(engine, *store);
-      spdlog::debug("checkpoint: {} entries, {} bytes, {} ms", st.entries, st.bytes,
-                    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+      Value es = Value::object();
+      es.set("journalSeq", Value(static_cast<int64_t>(applied)));
+      const CheckpointStats st = save_checkpoint(engine, *store, next_mode, &es);
+      next_mode = Operator::SaveMode::kChanged;
+      spdlog::debug("checkpoint: {} entries, {} bytes, {} ms, journal position {}", st.entries, st.bytes,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(),
+                    applied);
     } catch (const state::StateError& e) {
+      // Logged and tried again next interval, in full; the previous checkpoint stays whole.
       spdlog::error("checkpoint failed: {}", e.what());
+      next_mode = Operator::SaveMode::kAll;
+      return false;
     }
+    try {
+      if (durable) durable->checkpointed(applied);
+    } catch (const state::JournalError& e) {
+      spdlog::warn("journal: {}", e.what());
+    }
+    return true;
   };
   const TimeMs checkpoint_every = config.state() ? config.state()->checkpoint_interval_ms : 0;
   core::BoundedQueue<Message> queue(config.engine().queue_capacity);
   queue.set_wake_batch(kWakeBatch);
+  // The journal append and the queue push happen under one lock, so messages of several
+  // connections reach the engine in the order of their sequence numbers.
+  std::mutex ingest_mu;
+  auto ingest = [&](Message&& m) {
+    if (durable) {
+      std::lock_guard lock(ingest_mu);
+      if (!durable->admit(m, stop)) return;
+      queue.push(std::move(m));
+      return;
+    }
+    queue.push(std::move(m));
+  };
 
-  std::vector<std::unique_ptr<ingest::MqttClient>> clients;
   std::vector<std::unique_ptr<sink::MqttSink>> sinks;
   const auto& names = engine.connection_names();
   for (uint32_t c = 0; c < names.size(); ++c) {
     const auto& spec = config.connections().at(names[c]);
-    clients.push_back(std::make_unique<ingest::MqttClient>(spec, c, clock, [&](Message&& m) {
-      queue.push(std::move(m));
-    }));
+    clients.push_back(std::make_unique<ingest::MqttClient>(spec, c, clock, ingest));
     sinks.push_back(std::make_unique<sink::MqttSink>(*clients.back()));
     engine.set_sink(c, sinks.back().get());
   }
@@ -89,6 +146,28 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
       return 1;
     }
   }
+  if (durable) {
+    // What the journal holds after the checkpoint: received and acknowledged before the last
+    // stop or crash, not yet in the state. Replayed before anything new (the new messages
+    // wait in the queue); outputs need their connections, so wait for them a little.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!stop.load() && std::chrono::steady_clock::now() < deadline &&
+           !std::all_of(clients.begin(), clients.end(), [](const auto& c) { return c->connected(); })) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    uint64_t replayed = 0;
+    try {
+      replayed = durable->replay([&](Message&& m) {
+        engine.handle(m);
+        applied = m.seq;
+        if (++replayed % kBatch == 0) engine.tick();
+      });
+    } catch (const state::JournalError& e) {
+      spdlog::error("journal: {}", e.what());
+      return 3;
+    }
+    if (replayed > 0) spdlog::info("journal: replayed {} message(s) received before the last stop", replayed);
+  }
   spdlog::info("weir running {} pipeline(s)", engine.pipelines().size());
 
   std::vector<Message> batch;
@@ -98,23 +177,49 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
   TimeMs last_checkpoint = last_tick;
   uint64_t last_full_waits = 0;
   auto process_batch = [&] {
-    for (auto& m : batch) engine.handle(m);
+    for (auto& m : batch) {
+      engine.handle(m);
+      if (m.seq != 0) applied = m.seq;
+    }
     batch.clear();
   };
+  bool checkpoint_due = false;
+  TimeMs waiting_since = kMinTime;
+  bool warned_waiting = false;
   auto maybe_tick = [&] {
     TimeMs now = clock.now();
     if (now - last_tick >= kTickInterval) {
       engine.tick();
       last_tick = now;
     }
-    if (checkpoint_every > 0 && now - last_checkpoint >= checkpoint_every) {
-      checkpoint();
-      last_checkpoint = now;
+    if (checkpoint_every > 0 && now - last_checkpoint >= checkpoint_every) checkpoint_due = true;
+    if (checkpoint_due) {
+      if (checkpoint()) {
+        checkpoint_due = false;
+        last_checkpoint = now;
+        if (warned_waiting) spdlog::info("checkpoints again: every output was confirmed");
+        waiting_since = kMinTime;
+        warned_waiting = false;
+      } else if (waiting_since == kMinTime) {
+        waiting_since = now;
+      } else if (!warned_waiting && now - waiting_since >= 10000) {
+        spdlog::warn("no checkpoint for 10 s: outputs wait for their broker ({} parked); the journal "
+                     "keeps growing meanwhile", engine.router().backlog());
+        warned_waiting = true;
+      }
     }
     auto interval = config.engine().stats_interval_ms;
     if (interval > 0 && now - last_stats >= interval) {
       uint64_t waits = queue.full_waits();
-      spdlog::info("stats: {} queue={} queue_full_waits={}", engine.stats_line(), queue.size(), waits - last_full_waits);
+      std::string journal;
+      if (durable) {
+        const auto c = durable->counters();
+        journal = fmt::format(" journal_depth={} journal_bytes={} redeliveries_dropped={}",
+                              durable->journal().last_seq() - applied, durable->journal().bytes(),
+                              c.redeliveries_dropped);
+      }
+      spdlog::info("stats: {} queue={} queue_full_waits={}{}", engine.stats_line(), queue.size(),
+                   waits - last_full_waits, journal);
       last_full_waits = waits;
       last_stats = now;
     }
@@ -152,11 +257,15 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
   stopper.join();
   while (queue.drain(batch, kBatch) > 0) process_batch();
   engine.tick();
-  checkpoint();
-  spdlog::info("stopped: {}", engine.stats_line());
-  if (engine.router().backlog() > 0) {
+  if (store != nullptr && !checkpoint()) {
+    // The state stays at the last checkpoint; the journal holds everything since, and the
+    // next start replays it and sends these outputs again (same ids, same content).
+    spdlog::info("stopping without a final checkpoint: {} output(s) not confirmed by the broker; "
+                 "the next start replays them from the journal", engine.router().backlog());
+  } else if (engine.router().backlog() > 0) {
     spdlog::warn("{} output(s) could not be published before shutdown", engine.router().backlog());
   }
+  spdlog::info("stopped: {}", engine.stats_line());
   return 0;
 }
 

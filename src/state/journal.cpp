@@ -20,8 +20,9 @@ namespace fs = std::filesystem;
 constexpr char kPrefix[] = "journal-";
 constexpr char kSuffix[] = ".log";
 constexpr size_t kDigits = 20;
-// After the two leading u32: seq, connection, received, topic length.
-constexpr size_t kFixed = 8 + 4 + 8 + 4;
+// After the two leading u32: seq, connection, mid, received, topic length.
+constexpr size_t kFixed = 8 + 4 + 4 + 8 + 4;
+constexpr size_t kTopicLenAt = 24;
 constexpr uint32_t kMaxRecord = 256u * 1024 * 1024;
 
 std::string segment_name(uint64_t first_seq) {
@@ -76,7 +77,11 @@ std::string errno_text() { return std::strerror(errno); }
 std::unique_ptr<Journal> Journal::open(const JournalOptions& options) {
   std::unique_ptr<Journal> j(new Journal(options));
   std::error_code ec;
-  fs::create_directories(options.dir, ec);
+  if (options.read_only) {
+    if (!fs::is_directory(options.dir, ec)) return j;  // no journal: an empty one
+  } else {
+    fs::create_directories(options.dir, ec);
+  }
   if (ec) throw JournalError(options.dir + ": cannot create the journal directory: " + ec.message());
   for (const auto& entry : fs::directory_iterator(options.dir, ec)) {
     uint64_t first = 0;
@@ -91,7 +96,7 @@ std::unique_ptr<Journal> Journal::open(const JournalOptions& options) {
     j->segments_[i].last_seq = j->segments_[i + 1].first_seq - 1;
   }
   if (j->segments_.empty()) {
-    j->start_segment(1);
+    if (!options.read_only) j->start_segment(1);
     return j;
   }
   // The last segment may end in a torn record (a crash or power cut mid-write): keep what
@@ -99,7 +104,12 @@ std::unique_ptr<Journal> Journal::open(const JournalOptions& options) {
   Segment& last = j->segments_.back();
   uint64_t last_seq = 0;
   bool clean = true;
-  const uint64_t good = scan(last.path, 0, nullptr, last_seq, clean);
+  const uint64_t good = scan(last.path, 0, UINT64_MAX, nullptr, last_seq, clean);
+  if (options.read_only) {
+    last.last_seq = last_seq;
+    j->next_seq_ = last_seq > 0 ? last_seq + 1 : last.first_seq;
+    return j;
+  }
   if (good < last.bytes) {
     if (::truncate(last.path.c_str(), static_cast<off_t>(good)) != 0) {
       throw JournalError(last.path + ": cannot cut off a torn tail: " + errno_text());
@@ -128,9 +138,21 @@ void Journal::start_segment(uint64_t first_seq) {
   next_seq_ = first_seq;
 }
 
-uint64_t Journal::append(uint32_t connection, int64_t received, std::string_view topic,
+void Journal::continue_after(uint64_t after) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (options_.read_only || next_seq_ > after) return;
+  if (!segments_.empty() && segments_.back().bytes == 0) {  // an empty segment: replace it
+    std::error_code ec;
+    fs::remove(segments_.back().path, ec);
+    segments_.pop_back();
+  }
+  start_segment(after + 1);
+}
+
+uint64_t Journal::append(uint32_t connection, uint32_t mid, int64_t received, std::string_view topic,
                          std::string_view payload) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (fd_ < 0) throw JournalError(options_.dir + ": the journal is open read-only");
   if (segments_.back().bytes >= options_.segment_bytes && segments_.back().last_seq > 0) {
     start_segment(next_seq_);
   }
@@ -142,6 +164,7 @@ uint64_t Journal::append(uint32_t connection, int64_t received, std::string_view
   put<uint32_t>(buffer_, 0);  // the CRC, filled in below
   put<uint64_t>(buffer_, seq);
   put<uint32_t>(buffer_, connection);
+  put<uint32_t>(buffer_, mid);
   put<int64_t>(buffer_, received);
   put<uint32_t>(buffer_, static_cast<uint32_t>(topic.size()));
   buffer_.append(topic);
@@ -170,7 +193,7 @@ uint64_t Journal::append(uint32_t connection, int64_t received, std::string_view
   return seq;
 }
 
-uint64_t Journal::scan(const std::string& path, uint64_t after,
+uint64_t Journal::scan(const std::string& path, uint64_t after, uint64_t upto,
                        const std::function<void(const JournalRecord&)>* visit, uint64_t& last_seq,
                        bool& clean) {
   std::ifstream in(path, std::ios::binary);
@@ -202,17 +225,18 @@ uint64_t Journal::scan(const std::string& path, uint64_t after,
       break;
     }
     const uint64_t seq = get<uint64_t>(body.data());
-    const uint32_t topic_len = get<uint32_t>(body.data() + 20);
+    const uint32_t topic_len = get<uint32_t>(body.data() + kTopicLenAt);
     if ((last_seq != 0 && seq != last_seq + 1) || topic_len > body.size() - kFixed) {
       clean = false;
       break;
     }
     last_seq = seq;
     good += 8 + body.size();
-    if (visit != nullptr && seq > after) {
+    if (visit != nullptr && seq > after && seq <= upto) {
       rec.seq = seq;
       rec.connection = get<uint32_t>(body.data() + 8);
-      rec.received = get<int64_t>(body.data() + 12);
+      rec.mid = get<uint32_t>(body.data() + 12);
+      rec.received = get<int64_t>(body.data() + 16);
       rec.topic.assign(body.data() + kFixed, topic_len);
       rec.payload.assign(body.data() + kFixed + topic_len, body.size() - kFixed - topic_len);
       (*visit)(rec);
@@ -221,7 +245,8 @@ uint64_t Journal::scan(const std::string& path, uint64_t after,
   return good;
 }
 
-void Journal::replay(uint64_t after, const std::function<void(const JournalRecord&)>& visit) const {
+void Journal::replay(uint64_t after, const std::function<void(const JournalRecord&)>& visit,
+                     uint64_t upto) const {
   std::vector<Segment> segs;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -230,10 +255,12 @@ void Journal::replay(uint64_t after, const std::function<void(const JournalRecor
   for (size_t i = 0; i < segs.size(); ++i) {
     const bool last = i + 1 == segs.size();
     if (!last && segs[i].last_seq <= after) continue;
+    if (segs[i].first_seq > upto) break;
     uint64_t last_seq = 0;
     bool clean = true;
-    const uint64_t good = scan(segs[i].path, after, &visit, last_seq, clean);
-    if (!clean || (!last && good != segs[i].bytes)) {
+    const uint64_t good = scan(segs[i].path, after, upto, &visit, last_seq, clean);
+    // A read-only reader may see the writer's record half-written at the very end.
+    if ((!clean && !(last && options_.read_only)) || (!last && good != segs[i].bytes)) {
       throw JournalError(segs[i].path + ": corrupt record at byte " + std::to_string(good) +
                          " (before the end of the journal)");
     }
@@ -260,6 +287,14 @@ void Journal::sync() {
 uint64_t Journal::last_seq() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return next_seq_ - 1;
+}
+
+uint64_t Journal::first_seq() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& s : segments_) {
+    if (s.last_seq >= s.first_seq) return s.first_seq;
+  }
+  return next_seq_;
 }
 
 uint64_t Journal::bytes() const {

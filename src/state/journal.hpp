@@ -8,7 +8,8 @@
 //
 //   <dir>/journal-<first seq, 20 digits>.log
 //   record: u32 length of the rest | u32 CRC-32 of what follows it | u64 seq |
-//           u32 connection | i64 received (ms) | u32 topic length | topic | payload
+//           u32 connection | u32 MQTT message id | i64 received (ms) | u32 topic length |
+//           topic | payload
 #pragma once
 
 #include <cstdint>
@@ -30,6 +31,7 @@ class JournalError : public std::runtime_error {
 struct JournalRecord {
   uint64_t seq = 0;
   uint32_t connection = 0;
+  uint32_t mid = 0;  // the broker's packet id (recognises a redelivery)
   int64_t received = 0;
   std::string topic;
   std::string payload;
@@ -38,6 +40,9 @@ struct JournalRecord {
 struct JournalOptions {
   std::string dir;                             // created when missing
   uint64_t segment_bytes = 64ull * 1024 * 1024;  // a new segment starts past this size
+  // Inspection (weir state, possibly while weir runs): creates nothing, cuts nothing off,
+  // and append() is refused.
+  bool read_only = false;
 };
 
 class Journal {
@@ -53,17 +58,22 @@ class Journal {
   // Appends one message and returns its sequence number; the record is in the OS page
   // cache when this returns. Thread-safe. Throws JournalError on a write error (disk full):
   // the message must then not be acknowledged.
-  uint64_t append(uint32_t connection, int64_t received, std::string_view topic,
+  uint64_t append(uint32_t connection, uint32_t mid, int64_t received, std::string_view topic,
                   std::string_view payload);
-  // Visits every record with seq > after, in order. Throws JournalError on a corrupt record
-  // before the tail.
-  void replay(uint64_t after, const std::function<void(const JournalRecord&)>& visit) const;
+  // Makes the next record's seq at least after + 1 (a journal deleted or older than the
+  // checkpoint that names `after` must not hand out numbers the checkpoint already covers).
+  void continue_after(uint64_t after);
+  // Visits every record with after < seq <= upto, in order. Throws JournalError on a
+  // corrupt record before the tail.
+  void replay(uint64_t after, const std::function<void(const JournalRecord&)>& visit,
+              uint64_t upto = UINT64_MAX) const;
   // Deletes the segments whose records all have seq <= upto (never the one being written).
   void trim(uint64_t upto);
   // Forces the current segment to disk (fdatasync).
   void sync();
 
   uint64_t last_seq() const;           // 0 when empty
+  uint64_t first_seq() const;          // of the oldest record kept (last_seq() + 1 when empty)
   uint64_t bytes() const;              // on disk, all segments
   size_t segments() const;
   uint64_t truncated_bytes() const noexcept { return truncated_; }
@@ -79,7 +89,7 @@ class Journal {
   void start_segment(uint64_t first_seq);
   // Reads the records of one segment; stops at the first invalid one and returns the
   // offset of the end of the last valid record.
-  static uint64_t scan(const std::string& path, uint64_t after,
+  static uint64_t scan(const std::string& path, uint64_t after, uint64_t upto,
                        const std::function<void(const JournalRecord&)>* visit, uint64_t& last_seq,
                        bool& clean);
 

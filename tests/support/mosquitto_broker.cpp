@@ -43,11 +43,13 @@ MosquittoBroker::MosquittoBroker(const TempDir& dir, const std::string& extra_co
   for (int attempt = 0; attempt < 3; ++attempt) {
     port_ = free_port();
     std::ofstream conf(config_file_);
-    conf << global_config
-         << "persistence false\n"
+    // global_config comes after these defaults, so it may override them (the last value
+    // of an option wins), e.g. "persistence true".
+    conf << "persistence false\n"
          << "max_queued_messages 0\n"
          << "max_queued_bytes 0\n"
          << "max_inflight_messages 1000\n"
+         << global_config
          << "log_type error\nlog_type warning\nlog_type notice\n"
          << "listener " << port_ << " 127.0.0.1\n"
          << "allow_anonymous true\n"

@@ -20,7 +20,8 @@ class MosquittoBroker {
   ~MosquittoBroker();
   int port() const noexcept { return port_; }
   std::string log() const { return process_.log(); }
-  // Stops and starts the broker on the same port (persistence is off: sessions are lost).
+  // Stops (SIGTERM) and starts the broker on the same port. Sessions survive only with
+  // "persistence true" and a persistence_location in global_config.
   void stop();
   void start();
 

@@ -8,9 +8,10 @@
 
 namespace weir::test {
 
-MqttCollector::MqttCollector(int port, const std::vector<std::string>& filters) {
+MqttCollector::MqttCollector(int port, const std::vector<std::string>& filters, const std::string& client_id) {
   mosquitto_lib_init();
-  mosq_ = mosquitto_new(nullptr, true, this);
+  mosq_ = mosquitto_new(client_id.empty() ? nullptr : client_id.c_str(), client_id.empty(), this);
+  mosquitto_reconnect_delay_set(mosq_, 1, 1, false);
   mosquitto_message_callback_set(mosq_, &MqttCollector::on_message);
   mosquitto_subscribe_callback_set(mosq_, &MqttCollector::on_subscribe);
   mosquitto_publish_callback_set(mosq_, &MqttCollector::on_publish);

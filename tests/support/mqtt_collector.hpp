@@ -20,7 +20,9 @@ struct Received {
 class MqttCollector {
  public:
   // Connects to 127.0.0.1:port, subscribes to the filters (QoS 1) and waits for SUBACK.
-  MqttCollector(int port, const std::vector<std::string>& filters);
+  // With a client_id the session is persistent (clean session off): with a broker that keeps
+  // sessions, nothing sent while the collector reconnects after a broker restart is missed.
+  MqttCollector(int port, const std::vector<std::string>& filters, const std::string& client_id = "");
   ~MqttCollector();
 
   size_t count() const;

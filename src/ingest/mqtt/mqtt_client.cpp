@@ -176,6 +176,7 @@ void MqttClient::on_connect(struct mosquitto* mosq, void* self_ptr, int rc) {
     return;
   }
   self->connects_.fetch_add(1);
+  self->since_connect_.store(0, std::memory_order_relaxed);
   // While connected, libmosquitto's log is only per-packet debug lines, and with a log
   // callback set it formats each of them (malloc + vsnprintf, several per message) before
   // the callback can ignore it: that was the largest user-space cost of the MQTT path.
@@ -242,6 +243,8 @@ void MqttClient::on_message(struct mosquitto*, void* self_ptr, const struct mosq
   if (msg->payloadlen > 0) m.payload.assign(static_cast<const char*>(msg->payload), static_cast<size_t>(msg->payloadlen));
   m.received = self->clock_.now();
   m.qos = msg->qos;
+  m.mid = static_cast<uint32_t>(msg->mid);
+  m.since_connect = self->since_connect_.fetch_add(1, std::memory_order_relaxed);
   // May block when the processing queue is full; libmosquitto sends the PUBACK of a QoS 1
   // message only after this returns.
   self->handler_(std::move(m));

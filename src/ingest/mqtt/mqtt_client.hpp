@@ -95,6 +95,7 @@ class MqttClient {
   std::thread connector_;
   mutable std::mutex in_flight_mu_;
   std::unordered_set<int> in_flight_;  // message ids of QoS 1/2 publishes awaiting PUBACK
+  std::atomic<uint32_t> since_connect_{0};
   std::atomic<uint64_t> received_{0}, connects_{0}, disconnects_{0}, published_{0}, acked_{0};
 };
 

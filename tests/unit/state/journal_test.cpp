@@ -46,7 +46,8 @@ TEST(Journal, RecordsComeBackExactlyAfterAReopen) {
     auto j = Journal::open({.dir = dir.path()});
     EXPECT_EQ(j->last_seq(), 0u);
     for (uint64_t i = 1; i <= 1000; ++i) {
-      EXPECT_EQ(j->append(static_cast<uint32_t>(i % 3), static_cast<int64_t>(i) * 1000,
+      EXPECT_EQ(j->append(static_cast<uint32_t>(i % 3), static_cast<uint32_t>(i % 65536) + 1,
+                          static_cast<int64_t>(i) * 1000,
                           "sensors/dev-" + std::to_string(i % 7) + "/t", payload_of(i)),
                 i);
     }
@@ -60,20 +61,21 @@ TEST(Journal, RecordsComeBackExactlyAfterAReopen) {
     const auto& r = recs[i - 1];
     ASSERT_EQ(r.seq, i);
     EXPECT_EQ(r.connection, i % 3);
+    EXPECT_EQ(r.mid, i % 65536 + 1);
     EXPECT_EQ(r.received, static_cast<int64_t>(i) * 1000);
     EXPECT_EQ(r.topic, "sensors/dev-" + std::to_string(i % 7) + "/t");
     ASSERT_EQ(r.payload, payload_of(i)) << i;
   }
   EXPECT_EQ(all(*j, 990).size(), 10u);
   EXPECT_EQ(all(*j, 990).front().seq, 991u);
-  EXPECT_EQ(j->append(0, 0, "t", "next"), 1001u);
+  EXPECT_EQ(j->append(0, 7, 0, "t", "next"), 1001u);
 }
 
 TEST(Journal, SegmentsRollAndTrimWithoutReusingSequenceNumbers) {
   TempDir dir;
   {
     auto j = Journal::open({.dir = dir.path(), .segment_bytes = 4096});
-    for (uint64_t i = 1; i <= 1000; ++i) j->append(0, 0, "t", payload_of(i));
+    for (uint64_t i = 1; i <= 1000; ++i) j->append(0, 7, 0, "t", payload_of(i));
     const size_t before = j->segments();
     EXPECT_GT(before, 20u);
     j->trim(600);
@@ -89,14 +91,14 @@ TEST(Journal, SegmentsRollAndTrimWithoutReusingSequenceNumbers) {
   }
   auto j = Journal::open({.dir = dir.path(), .segment_bytes = 4096});
   EXPECT_EQ(j->last_seq(), 1000u);
-  EXPECT_EQ(j->append(0, 0, "t", "after a restart"), 1001u);
+  EXPECT_EQ(j->append(0, 7, 0, "t", "after a restart"), 1001u);
 }
 
 TEST(Journal, ATornLastRecordIsCutOffOnOpen) {
   TempDir dir;
   {
     auto j = Journal::open({.dir = dir.path()});
-    for (uint64_t i = 1; i <= 10; ++i) j->append(0, 0, "t", payload_of(i + 100));
+    for (uint64_t i = 1; i <= 10; ++i) j->append(0, 7, 0, "t", payload_of(i + 100));
   }
   const std::string seg = segment_files(dir.path()).back();
   const auto size = fs::file_size(seg);
@@ -104,7 +106,7 @@ TEST(Journal, ATornLastRecordIsCutOffOnOpen) {
   auto j = Journal::open({.dir = dir.path()});
   EXPECT_EQ(j->last_seq(), 9u);
   EXPECT_GT(j->truncated_bytes(), 0u);
-  EXPECT_EQ(j->append(0, 0, "t", "again"), 10u);
+  EXPECT_EQ(j->append(0, 7, 0, "t", "again"), 10u);
   auto recs = all(*j);
   ASSERT_EQ(recs.size(), 10u);
   EXPECT_EQ(recs.back().payload, "again");
@@ -112,7 +114,7 @@ TEST(Journal, ATornLastRecordIsCutOffOnOpen) {
 
 TEST(Journal, GarbageAfterTheLastRecordIsCutOff) {
   TempDir dir;
-  { Journal::open({.dir = dir.path()})->append(0, 0, "t", "one"); }
+  { Journal::open({.dir = dir.path()})->append(0, 7, 0, "t", "one"); }
   {
     std::ofstream f(segment_files(dir.path()).back(), std::ios::binary | std::ios::app);
     f << std::string(64, '\xee');
@@ -123,11 +125,42 @@ TEST(Journal, GarbageAfterTheLastRecordIsCutOff) {
   EXPECT_EQ(all(*j).size(), 1u);
 }
 
+TEST(Journal, AReadOnlyReaderCutsNothingAndCreatesNothing) {
+  TempDir dir;
+  EXPECT_EQ(Journal::open({.dir = dir.path() + "/none", .read_only = true})->last_seq(), 0u);
+  EXPECT_FALSE(fs::exists(dir.path() + "/none"));
+  { Journal::open({.dir = dir.path()})->append(0, 7, 0, "t", "one"); }
+  const std::string seg = segment_files(dir.path()).back();
+  { std::ofstream(seg, std::ios::binary | std::ios::app) << std::string(5, '\x01'); }  // a record half-written
+  const auto size = fs::file_size(seg);
+  auto r = Journal::open({.dir = dir.path(), .read_only = true});
+  EXPECT_EQ(r->last_seq(), 1u);
+  EXPECT_EQ(all(*r).size(), 1u);
+  EXPECT_EQ(fs::file_size(seg), size) << "the writer's tail is not the reader's to cut";
+  EXPECT_THROW(r->append(0, 1, 0, "t", "x"), JournalError);
+}
+
+TEST(Journal, NumbersContinueAfterTheCheckpointEvenWhenTheJournalWasLost) {
+  TempDir dir;
+  auto j = Journal::open({.dir = dir.path()});
+  j->continue_after(5000);  // the checkpoint covers up to 5000; the journal is empty
+  EXPECT_EQ(j->append(0, 7, 0, "t", "a"), 5001u);
+  j->continue_after(10);  // already past it: nothing changes
+  EXPECT_EQ(j->append(0, 7, 0, "t", "b"), 5002u);
+  EXPECT_EQ(j->first_seq(), 5001u);
+  std::vector<JournalRecord> upto;
+  j->replay(0, [&](const JournalRecord& rec) { upto.push_back(rec); }, 5001);
+  ASSERT_EQ(upto.size(), 1u);
+  EXPECT_EQ(upto[0].payload, "a");
+  auto again = Journal::open({.dir = dir.path()});
+  EXPECT_EQ(again->last_seq(), 5002u);
+}
+
 TEST(Journal, CorruptionBeforeTheTailIsReportedNotSkipped) {
   TempDir dir;
   {
     auto j = Journal::open({.dir = dir.path(), .segment_bytes = 2048});
-    for (uint64_t i = 1; i <= 200; ++i) j->append(0, 0, "t", payload_of(i));
+    for (uint64_t i = 1; i <= 200; ++i) j->append(0, 7, 0, "t", payload_of(i));
   }
   const std::string first = segment_files(dir.path()).front();
   {
@@ -144,7 +177,7 @@ TEST(Journal, TwoThreadsAppendWithoutLosingOrMixingRecords) {
   TempDir dir;
   auto j = Journal::open({.dir = dir.path(), .segment_bytes = 64 * 1024});
   auto writer = [&](uint32_t conn) {
-    for (int i = 0; i < 5000; ++i) j->append(conn, i, "t/" + std::to_string(conn), payload_of(static_cast<uint64_t>(i)));
+    for (int i = 0; i < 5000; ++i) j->append(conn, 1, i, "t/" + std::to_string(conn), payload_of(static_cast<uint64_t>(i)));
   };
   std::thread a(writer, 1), b(writer, 2);
   a.join();
