@@ -260,35 +260,42 @@ def part_throughput(a, work, results):
             ceiling = sub.result()
             log(f"  sim {sim['rate']:.0f} msg/s; subscriber received {ceiling['received']} at {ceiling['rate']:.0f} msg/s")
 
-            log(f"QoS {qos}: weir with the realistic pipeline")
-            agg = Subscriber(a.build, work, broker.port, "agg/#", 1, sum_field="n", idle_ms=15000, timeout_ms=1800000)
-            w = Weir(a.build, work, "realistic.json", broker.port)
-            cpu0 = w.cpu_s()
-            sim2 = run_sim(a.build, broker.port, count=n, devices=a.devices, rate=0, qos=qos,
-                           client_id="sim-weir")
-            done_at = w.wait_for(n)
-            cpu1 = w.cpu_s()
-            mem = w.mem_kb()
-            first = w.first_progress()
-            processed = w.messages
-            rate = processed / (done_at - first) if done_at and first else float("nan")
-            lag = (done_at - sim2["end"]) if done_at else float("nan")
-            aggregated = agg.result()
-            w.close()
-            row = {
-                "qos": qos, "readings": n, "ceiling_sim_rate": sim["rate"], "ceiling_rate": ceiling["rate"],
-                "ceiling_received": ceiling["received"],
-                "input_rate": sim2["rate"], "processed": processed, "processed_rate": rate,
-                "loss": n - processed, "aggregated": aggregated["sum"], "aggregates": aggregated["received"],
-                "lag_s": max(0.0, lag), "cpu_s": cpu1 - cpu0, "queue_full_waits": w.full_waits,
-                "kept_up": processed / n if done_at else float("nan"),
-                "cpu_pct": 100.0 * (cpu1 - cpu0) / max(1e-9, (done_at or time.monotonic()) - sim2["start"]),
-                "peak_rss_kb": mem["VmHWM"], "ratio": rate / ceiling["rate"] if ceiling["rate"] else float("nan"),
-            }
-            log(f"  weir took {processed} at {rate:.0f} msg/s, lag {row['lag_s']:.2f} s, "
-                f"{row['cpu_pct']:.0f}% CPU, peak RSS {mem['VmHWM']} kB; "
-                f"windows emitted {aggregated['received']} aggregates counting {aggregated['sum']} readings")
-            rows.append(row)
+            variants = [False] + ([True] if qos == 1 and a.journal else [])
+            for journal in variants:
+                # journal: a "state" section, so every message is journaled before its PUBACK
+                # and checkpoints run every second (the crash-safe configuration).
+                state_db = os.path.join(work, f"state-{broker.port}.db")
+                patch = (lambda cfg: cfg.__setitem__("state", {"path": state_db})) if journal else None
+                log(f"QoS {qos}: weir with the realistic pipeline{', journal on' if journal else ''}")
+                agg = Subscriber(a.build, work, broker.port, "agg/#", 1, sum_field="n", idle_ms=15000, timeout_ms=1800000)
+                w = Weir(a.build, work, "realistic.json", broker.port, patch=patch,
+                         client_id="weir-bench-journal" if journal else "weir-bench")
+                cpu0 = w.cpu_s()
+                sim2 = run_sim(a.build, broker.port, count=n, devices=a.devices, rate=0, qos=qos,
+                               client_id="sim-weir-journal" if journal else "sim-weir")
+                done_at = w.wait_for(n)
+                cpu1 = w.cpu_s()
+                mem = w.mem_kb()
+                first = w.first_progress()
+                processed = w.messages
+                rate = processed / (done_at - first) if done_at and first else float("nan")
+                lag = (done_at - sim2["end"]) if done_at else float("nan")
+                aggregated = agg.result()
+                w.close()
+                row = {
+                    "qos": qos, "journal": journal, "readings": n, "ceiling_sim_rate": sim["rate"],
+                    "ceiling_rate": ceiling["rate"], "ceiling_received": ceiling["received"],
+                    "input_rate": sim2["rate"], "processed": processed, "processed_rate": rate,
+                    "loss": n - processed, "aggregated": aggregated["sum"], "aggregates": aggregated["received"],
+                    "lag_s": max(0.0, lag), "cpu_s": cpu1 - cpu0, "queue_full_waits": w.full_waits,
+                    "kept_up": processed / n if done_at else float("nan"),
+                    "cpu_pct": 100.0 * (cpu1 - cpu0) / max(1e-9, (done_at or time.monotonic()) - sim2["start"]),
+                    "peak_rss_kb": mem["VmHWM"], "ratio": rate / ceiling["rate"] if ceiling["rate"] else float("nan"),
+                }
+                log(f"  weir took {processed} at {rate:.0f} msg/s, lag {row['lag_s']:.2f} s, "
+                    f"{row['cpu_pct']:.0f}% CPU, peak RSS {mem['VmHWM']} kB; "
+                    f"windows emitted {aggregated['received']} aggregates counting {aggregated['sum']} readings")
+                rows.append(row)
         finally:
             broker.close()
     results["throughput"] = rows
@@ -479,10 +486,10 @@ def markdown(a, results):
     L.append(f"Machine: {os.cpu_count()} cores, {cpu_model()}; {time.strftime('%Y-%m-%d %H:%M %Z')}")
     L.append(f"Command: `python3 bench/e2e/run.py {' '.join(sys.argv[1:])}`")
     if "throughput" in results:
-        table(L, "QoS", "readings", "ceiling (msg/s)", "weir input (msg/s)", "weir processed (msg/s)", "loss",
+        table(L, "QoS", "journal", "readings", "ceiling (msg/s)", "weir input (msg/s)", "weir processed (msg/s)", "loss",
               "lag (s)", "queue full", "weir CPU", "weir peak RSS", "weir / ceiling")
         for r in results["throughput"]:
-            L.append(f"| {r['qos']} | {r['readings']:,} | {r['ceiling_rate']:,.0f} | {r['input_rate']:,.0f} | "
+            L.append(f"| {r['qos']} | {'on' if r.get('journal') else 'off'} | {r['readings']:,} | {r['ceiling_rate']:,.0f} | {r['input_rate']:,.0f} | "
                      f"{r['processed_rate']:,.0f} | {r['loss']} (windows counted {r['aggregated']:,}) | {r['lag_s']:.2f} | "
                      f"{r.get('queue_full_waits', '')} | "
                      f"{r['cpu_pct']:.0f}% | {r['peak_rss_kb'] / 1024:.1f} MiB | {100 * r['ratio']:.1f}% |")
@@ -528,6 +535,8 @@ def main():
     ap.add_argument("--count", type=int, default=1000000, help="readings per throughput run")
     ap.add_argument("--devices", type=int, default=1000)
     ap.add_argument("--qos", default="0,1")
+    ap.add_argument("--no-journal", dest="journal", action="store_false",
+                    help="throughput: skip the QoS 1 run with the journal and checkpoints on")
     ap.add_argument("--ceiling", type=float, default=20000, help="QoS 1 ceiling when throughput did not run")
     ap.add_argument("--latency-seconds", type=float, default=20)
     ap.add_argument("--latency-fractions", default="0.25,0.5",

@@ -271,11 +271,25 @@ TEST(Checkpoint, RestoredEngineContinuesExactlyAsTheOriginal) {
     EXPECT_EQ(store->summary().stages.size(), 1u);
     EXPECT_EQ(store->summary().stages[0].entries, static_cast<int64_t>(st.entries));
     EXPECT_EQ(store->summary().stages[0].stage, 2) << "the stage's position in the pipeline";
+    // Nothing changed: only the stage's own entry is written; then one device's reading:
+    // that device's series besides.
+    EXPECT_EQ(save_checkpoint(a, *store, Operator::SaveMode::kChanged).entries, 1u);
+    clock_a.set(1000 * 300);
+    a.handle(msg(300));
+    EXPECT_EQ(save_checkpoint(a, *store, Operator::SaveMode::kChanged).entries, 2u);
+    EXPECT_EQ(store->summary().stages[0].entries, static_cast<int64_t>(st.entries));
+    // The source position goes with the same transaction, and a full checkpoint keeps it.
+    Value es = Value::object();
+    es.set("journalSeq", Value(int64_t{301}));
+    save_checkpoint(a, *store, Operator::SaveMode::kAll, &es);
+    auto back = load_engine_state(*store);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->find("journalSeq")->as_int(), 301);
   }
   auto store = state::StateStore::open({.path = dir + "/weir.db"});
   EXPECT_GE(load_checkpoint(b, *store), 4u);
   sink_a.out.clear();
-  for (int i = 300; i < 600; ++i) {
+  for (int i = 301; i < 600; ++i) {  // b restored the checkpoint taken after a's reading 300
     clock_a.set(1000 * i);
     clock_b.set(1000 * i);
     a.handle(msg(i));
