@@ -5,6 +5,7 @@
 #include <new>
 
 #include "pipeline/window/ddsketch.hpp"
+#include "pipeline/window/window_state.hpp"
 
 namespace weir::pipeline {
 
@@ -847,6 +848,173 @@ size_t Accumulator::heap_bytes(const std::byte* state) const noexcept {
   }
 }
 
+Value Accumulator::save(const std::byte* state) const {
+  auto pair_list = [](const std::vector<TimedValue>& entries) {
+    Value v = Value::array();
+    v.reserve(2 * entries.size());
+    for (const auto& e : entries) {
+      v.push_back(Value(e.time));
+      v.push_back(save_value(e.value));
+    }
+    return v;
+  };
+  switch (kind_) {
+    case AccumulatorKind::kCount: return Value(state_as<int64_t>(state));
+    case AccumulatorKind::kSum:
+    case AccumulatorKind::kAvg: {
+      const auto& n = state_as<NumericState>(state);
+      Value v = Value::array();
+      v.reserve(5);
+      v.push_back(Value(n.count));
+      v.push_back(Value(n.int_sum));
+      v.push_back(save_double(n.sum));
+      v.push_back(save_double(n.compensation));
+      v.push_back(Value(n.all_int));
+      return v;
+    }
+    case AccumulatorKind::kStdDevPop:
+    case AccumulatorKind::kStdDevSamp: {
+      const auto& d = state_as<DeviationState>(state);
+      Value v = Value::array();
+      v.reserve(3);
+      v.push_back(Value(d.count));
+      v.push_back(save_double(d.mean));
+      v.push_back(save_double(d.m2));
+      return v;
+    }
+    case AccumulatorKind::kMedian:
+    case AccumulatorKind::kPercentile: {
+      const DDSketch* s = state_as<DDSketch*>(state);
+      return s != nullptr ? s->save() : Value();
+    }
+    case AccumulatorKind::kPush: return pair_list(state_as<PushState>(state));
+    case AccumulatorKind::kAddToSet: return pair_list(state_as<SetState>(state).by_value);
+    case AccumulatorKind::kTop:
+    case AccumulatorKind::kBottom: {
+      const TopEntry* e = state_as<TopEntry*>(state);
+      if (e == nullptr) return Value();
+      Value keys = Value::array();
+      keys.reserve(e->keys.size());
+      for (const auto& k : e->keys) keys.push_back(save_value(k));
+      Value v = Value::array();
+      v.reserve(3);
+      v.push_back(Value(e->time));
+      v.push_back(std::move(keys));
+      v.push_back(save_value(e->output));
+      return v;
+    }
+    default: {
+      const auto& h = state_as<HeldState>(state);
+      if (h.kind == HeldState::kNone) return Value();
+      Value v = Value::array();
+      v.reserve(2);
+      v.push_back(Value(h.time));
+      v.push_back(h.kind == HeldState::kHeap ? save_value(*h.heap) : save_value(h.value()));
+      return v;
+    }
+  }
+}
+
+bool Accumulator::load(std::byte* state, const Value& saved) const {
+  // Far from overflowing as it counts on, or when thousands of panes merge.
+  constexpr int64_t kMaxCount = INT64_C(1) << 48;
+  // [time, value, ...] into entries, times within range and (ordered) never decreasing.
+  auto pair_list = [&](std::vector<TimedValue>& entries, bool ordered) {
+    if (!saved.is_array() || saved.size() % 2 != 0 || saved.size() / 2 > params_->limit) {
+      return false;
+    }
+    entries.reserve(saved.size() / 2);
+    for (size_t i = 0; i < saved.size(); i += 2) {
+      TimedValue e{0, Value()};
+      if (!load_time(saved.at(i), e.time) || !load_value(saved.at(i + 1), e.value)) return false;
+      if (ordered && !entries.empty() && e.time < entries.back().time) return false;
+      entries.push_back(std::move(e));
+    }
+    return true;
+  };
+  switch (kind_) {
+    case AccumulatorKind::kCount: return load_int(saved, 0, kMaxCount, state_as<int64_t>(state));
+    case AccumulatorKind::kSum:
+    case AccumulatorKind::kAvg: {
+      auto& n = state_as<NumericState>(state);
+      if (!saved.is_array() || saved.size() != 5 || !load_int(saved.at(0), 0, kMaxCount, n.count) ||
+          !saved.at(1).is_int() || !load_double(saved.at(2), n.sum) ||
+          !load_double(saved.at(3), n.compensation) || !saved.at(4).is_bool()) {
+        return false;
+      }
+      n.int_sum = saved.at(1).as_int();
+      n.all_int = saved.at(4).as_bool();
+      return true;
+    }
+    case AccumulatorKind::kStdDevPop:
+    case AccumulatorKind::kStdDevSamp: {
+      auto& d = state_as<DeviationState>(state);
+      return saved.is_array() && saved.size() == 3 &&
+             load_int(saved.at(0), 0, kMaxCount, d.count) && load_double(saved.at(1), d.mean) &&
+             load_double(saved.at(2), d.m2);
+    }
+    case AccumulatorKind::kMedian:
+    case AccumulatorKind::kPercentile: {
+      if (saved.is_null()) return true;
+      auto& sketch = state_as<DDSketch*>(state);
+      sketch = new DDSketch;  // destroy() frees it whatever load() answers
+      return sketch->load(saved);
+    }
+    case AccumulatorKind::kPush: return pair_list(state_as<PushState>(state), true);
+    case AccumulatorKind::kAddToSet: {
+      auto& set = state_as<SetState>(state);
+      if (!pair_list(set.by_value, false)) return false;
+      // Distinct values in compare() order (binary search relies on it).
+      for (size_t i = 1; i < set.by_value.size(); ++i) {
+        if (compare(set.by_value[i - 1].value, set.by_value[i].value) >= 0) return false;
+      }
+      set_find_last(set);
+      return true;
+    }
+    case AccumulatorKind::kTop:
+    case AccumulatorKind::kBottom: {
+      if (saved.is_null()) return true;
+      const size_t nkeys = params_->sort_by.size();
+      if (!saved.is_array() || saved.size() != 3 || !saved.at(1).is_array() ||
+          saved.at(1).size() != nkeys) {
+        return false;
+      }
+      auto& held = state_as<TopEntry*>(state);
+      held = new TopEntry{std::vector<Value>(nkeys), Value(), 0};
+      for (size_t i = 0; i < nkeys; ++i) {
+        if (!load_value(saved.at(1).at(i), held->keys[i])) return false;
+      }
+      return load_time(saved.at(0), held->time) && load_value(saved.at(2), held->output);
+    }
+    default: {
+      if (saved.is_null()) return true;
+      TimeMs t = 0;
+      Value v;
+      if (!saved.is_array() || saved.size() != 2 || !load_time(saved.at(0), t) ||
+          !load_value(saved.at(1), v)) {
+        return false;
+      }
+      state_as<HeldState>(state).hold(v, t);
+      return true;
+    }
+  }
+}
+
+std::string Accumulator::signature() const {
+  std::string s = output_;
+  for (const auto& k : kKinds) {
+    if (k.kind == kind_) s += ":" + std::string(k.name);
+  }
+  if (params_) {
+    for (double p : params_->percentiles) s += " p" + Value(p).to_json();
+    s += " limit" + std::to_string(params_->limit);
+    for (const auto& f : params_->sort_by) {
+      s += " sort " + f.path.str() + (f.direction > 0 ? "+" : "-");
+    }
+  }
+  return s;
+}
+
 GroupState::GroupState(const std::vector<Accumulator>& accs, size_t bytes)
     : accs_(&accs), bytes_(new std::byte[bytes]) {
   for (const auto& a : accs) a.init(bytes_.get() + a.offset());
@@ -899,6 +1067,23 @@ GroupState GroupState::clone() const {
 Value GroupState::result(size_t i) const {
   const auto& a = (*accs_)[i];
   return a.result(bytes_.get() + a.offset());
+}
+
+Value GroupState::save() const {
+  if (!valid()) return Value();
+  Value v = Value::array();
+  v.reserve(accs_->size());
+  for (const auto& a : *accs_) v.push_back(a.save(bytes_.get() + a.offset()));
+  return v;
+}
+
+bool GroupState::load(const Value& saved) {
+  if (!valid() || !saved.is_array() || saved.size() != accs_->size()) return false;
+  for (size_t i = 0; i < accs_->size(); ++i) {
+    const auto& a = (*accs_)[i];
+    if (!a.load(bytes_.get() + a.offset(), saved.at(i))) return false;
+  }
+  return true;
 }
 
 size_t GroupState::memory_bytes() const noexcept {

@@ -63,6 +63,20 @@ class Accumulator {
   // Heap memory the state owns beyond its state_size() bytes (approximate: vector
   // capacities, heap Values with their strings and members).
   size_t heap_bytes(const std::byte* state) const noexcept;
+  // The state for a checkpoint, exactly (doubles and held values as window_state.hpp
+  // encodes them): $count n; $sum and $avg [count, intSum, sum, compensation, allInt];
+  // $stdDevPop and $stdDevSamp [count, mean, m2]; $min, $max, $first and $last null or
+  // [time, value]; $median and $percentile null or the sketch (DDSketch::save); $push and
+  // $addToSet [time, value, time, value, ...] in their own order; $top and $bottom null or
+  // [time, [sort keys], output].
+  Value save(const std::byte* state) const;
+  // Restores what save() wrote into a state just init()ed. False for a value that does not
+  // fit (another kind's, a larger limit's, garbage); the state is then still safe to
+  // destroy() but holds anything.
+  bool load(std::byte* state, const Value& saved) const;
+  // The kind, output and options (not the input expression): what must stay the same for
+  // a saved state to mean the same thing.
+  std::string signature() const;
 
  private:
   Accumulator(std::string output, AccumulatorKind kind, std::unique_ptr<Expression> input,
@@ -104,6 +118,11 @@ class GroupState {
   Value result(size_t i) const;
   // The block plus the heap memory its accumulators own.
   size_t memory_bytes() const noexcept;
+  // Every accumulator's Accumulator::save(), in order (null for an invalid state).
+  Value save() const;
+  // Restores save()'s array into this valid, fresh state; false when it does not fit (the
+  // caller then drops the state).
+  bool load(const Value& saved);
 
  private:
   size_t block_bytes() const noexcept;

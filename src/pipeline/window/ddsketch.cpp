@@ -146,4 +146,60 @@ int32_t DDSketch::Store::bin_of_rank(uint64_t rank) const noexcept {
   return offset_ + static_cast<int32_t>(counts_.size()) - 1;
 }
 
+Value DDSketch::save() const {
+  Value v = Value::array();
+  v.reserve(3);
+  v.push_back(Value(static_cast<int64_t>(zero_count_)));
+  v.push_back(positive_.save());
+  v.push_back(negative_.save());
+  return v;
+}
+
+bool DDSketch::load(const Value& saved) {
+  if (!saved.is_array() || saved.size() != 3 || !saved.at(0).is_int() || saved.at(0).as_int() < 0) {
+    return false;
+  }
+  zero_count_ = static_cast<uint64_t>(saved.at(0).as_int());
+  return positive_.load(saved.at(1)) && negative_.load(saved.at(2));
+}
+
+Value DDSketch::Store::save() const {
+  Value counts = Value::array();
+  counts.reserve(counts_.size());
+  for (uint32_t c : counts_) counts.push_back(Value(static_cast<int64_t>(c)));
+  Value v = Value::array();
+  v.reserve(3);
+  v.push_back(Value(static_cast<int64_t>(offset_)));
+  v.push_back(Value(collapsed_));
+  v.push_back(std::move(counts));
+  return v;
+}
+
+bool DDSketch::Store::load(const Value& saved) {
+  // Bins of finite doubles lie within about +-37,000; far beyond, the index arithmetic
+  // could overflow.
+  constexpr int64_t kMaxOffset = 1 << 20;
+  if (!saved.is_array() || saved.size() != 3) return false;
+  const Value& offset = saved.at(0);
+  const Value& collapsed = saved.at(1);
+  const Value& counts = saved.at(2);
+  if (!offset.is_int() || offset.as_int() < -kMaxOffset || offset.as_int() > kMaxOffset ||
+      !collapsed.is_bool() || !counts.is_array() || counts.size() > static_cast<size_t>(kMaxBins)) {
+    return false;
+  }
+  offset_ = static_cast<int32_t>(offset.as_int());
+  collapsed_ = collapsed.as_bool();
+  counts_.assign(counts.size(), 0);
+  count_ = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    const Value& c = counts.at(i);
+    if (!c.is_int() || c.as_int() < 0 || c.as_int() > std::numeric_limits<uint32_t>::max()) {
+      return false;
+    }
+    counts_[i] = static_cast<uint32_t>(c.as_int());
+    count_ += counts_[i];  // what add() and cover() keep it at
+  }
+  return true;
+}
+
 }  // namespace weir::pipeline

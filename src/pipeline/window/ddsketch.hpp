@@ -8,6 +8,8 @@
 #include <optional>
 #include <vector>
 
+#include "weir/value.hpp"
+
 namespace weir::pipeline {
 
 // Counts of values by logarithmic bin: a value x > 0 goes to bin ceil(log_gamma(x)), which
@@ -41,6 +43,13 @@ class DDSketch {
   // Heap memory owned beyond sizeof(DDSketch).
   size_t heap_bytes() const noexcept { return positive_.heap_bytes() + negative_.heap_bytes(); }
 
+  // The whole sketch for a checkpoint: [zeroCount, positive, negative], each store
+  // [offset, collapsed, [counts...]] with its dense counts as they are (zeros included: the
+  // range decides what collapses next). load() takes what save() wrote into an empty
+  // sketch; false (the sketch unspecified) for anything else.
+  Value save() const;
+  bool load(const Value& saved);
+
   // The bin of a positive finite magnitude, and the value a bin answers with.
   static int32_t index(double magnitude) noexcept;
   static double bin_value(int32_t index) noexcept;
@@ -58,6 +67,8 @@ class DDSketch {
     // The bin holding the value of 0-based rank `rank` counting from the lowest bin
     // (rank < count()).
     int32_t bin_of_rank(uint64_t rank) const noexcept;
+    Value save() const;
+    bool load(const Value& saved);
 
    private:
     // Makes the dense range cover [lo, hi], collapsing below hi - kMaxBins + 1.

@@ -52,4 +52,10 @@ bool GroupSpec::key(const Value& doc, Value& scratch, const Value*& out, std::st
   return true;
 }
 
+std::string GroupSpec::signature() const {
+  std::string s;
+  for (const auto& a : accumulators_) s += a.signature() + "|";
+  return s;
+}
+
 }  // namespace weir::pipeline

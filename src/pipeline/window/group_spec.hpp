@@ -25,6 +25,9 @@ class GroupSpec {
   // A fresh state for one group: every accumulator's state in one block.
   GroupState new_state() const { return GroupState(accumulators_, state_bytes_); }
   size_t state_bytes() const noexcept { return state_bytes_; }
+  // The accumulators' signatures (Accumulator::signature), for telling saved state of
+  // another $group apart.
+  std::string signature() const;
 
  private:
   std::shared_ptr<const Expression> id_;

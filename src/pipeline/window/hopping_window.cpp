@@ -35,6 +35,7 @@ std::unique_ptr<Operator> make_hopping_window(const config::Node& spec, const St
     if (o.offset >= o.hop) n->fail("an offset shorter than hopSize");
   }
   o.time = parse_window_time(spec, o.interval);
+  o.kind = kInfo.name;
   return std::make_unique<TimeWindow>(o, parse_window_group(spec), ctx.pipeline);
 }
 

@@ -2,12 +2,15 @@
 
 #include <algorithm>
 
+#include "pipeline/window/window_state.hpp"
+
 namespace weir::pipeline {
 
 namespace {
 
 constexpr TimeMs kPartitionExpiry = 60 * 60 * 1000;
 constexpr TimeMs kSweepEvery = 10 * 1000;
+constexpr std::string_view kPartitionPrefix = "p:";
 
 constexpr OptionSpec kOptions[] = {
     {"gap", OptionType::kDuration, true, "", "a pause this long or longer ends a session"},
@@ -44,7 +47,12 @@ SessionWindow::SessionWindow(SessionWindowOptions options, GroupSpec group,
     : options_(options), group_(std::move(group)), partition_by_(std::move(partition_by)),
       pipeline_(std::move(pipeline)), per_key_(options.time.watermark == WatermarkScope::kPerKey &&
                options.time.boundary == TimeBoundary::kEventTime),
-      update_(options.time.late == LatePolicy::kUpdate), out_(group_, update_) {}
+      update_(options.time.late == LatePolicy::kUpdate),
+      config_(hex16(fnv1a(kFnvOffset, std::string(kInfo.name) + " " + std::to_string(options.gap) +
+                                          " " + std::to_string(options.max_duration) +
+                                          (per_key_ ? " perKey" : " pipeline") +
+                                          (update_ ? " update " : " dlq ") + group_.signature()))),
+      out_(group_, update_, pipeline_) {}
 
 StageResult SessionWindow::process(Record& record, StageContext& ctx) {
   const TimeMs now = ctx.now();
@@ -56,6 +64,9 @@ StageResult SessionWindow::process(Record& record, StageContext& ctx) {
     if (!per_key_) {
       clock_.raise(now);
       fire_pipeline(now);
+      // Queued now: the reading may yet be rejected, and nothing waits outside the queue
+      // between calls (a checkpoint saves the queue).
+      if (!batch_.empty()) out_.add_batch(batch_);
     }
   } else if (too_far_ahead(t, now, options_.time, ctx)) {
     return StageResult::kDeadLetter;
@@ -130,6 +141,7 @@ StageResult SessionWindow::process(Record& record, StageContext& ctx) {
     p.state = g->second.state.clone();
     batch_.push_back(std::move(p));
     clock_of(*part).accept(t, now, options_.time.allowed_lateness);
+    mark(*part);
     emit(ctx, false);
     return StageResult::kConsumed;
   }
@@ -156,6 +168,7 @@ StageResult SessionWindow::process(Record& record, StageContext& ctx) {
     s->min = s->max = t;
     s->partition = part;
     s->cell = cell_id;
+    ++open_sessions_;
   } else {
     s = &near.front()->second;
     unindex(*s);
@@ -173,6 +186,7 @@ StageResult SessionWindow::process(Record& record, StageContext& ctx) {
       }
       s->max = std::max(s->max, o.max);
       cell->erase(near[i]);
+      --open_sessions_;
     }
     if (t < s->min) {
       auto node = cell->extract(near.front());
@@ -189,6 +203,7 @@ StageResult SessionWindow::process(Record& record, StageContext& ctx) {
   }
   g->second.state.add(record.doc, t);
   index(*s);
+  mark(*part);
 
   WindowClock& clock = clock_of(*part);
   bool moved = clock.accept(t, now, processing ? 0 : options_.time.allowed_lateness);
@@ -204,6 +219,8 @@ StageResult SessionWindow::process(Record& record, StageContext& ctx) {
 
 void SessionWindow::fire(Session& s) {
   s.fired = true;
+  --open_sessions_;
+  mark(*s.partition);
   for (auto& [key, g] : s.groups) {
     PendingOutput p;
     p.start = s.min;
@@ -228,7 +245,12 @@ void SessionWindow::fire_partition(Partition& p, TimeMs upto) {
   }
   for (auto c = p.cells.begin(); c != p.cells.end();) {
     prune(p, c->second, upto);
-    c = c->second.empty() ? p.cells.erase(c) : std::next(c);
+    if (c->second.empty()) {
+      mark(p);
+      c = p.cells.erase(c);
+    } else {
+      ++c;
+    }
   }
 }
 
@@ -240,8 +262,9 @@ void SessionWindow::fire_pipeline(TimeMs upto) {
     Partition& p = *s->partition;
     auto c = p.cells.find(s->cell);
     prune(p, c->second, upto);
-    if (c->second.empty()) p.cells.erase(c);
+    if (c->second.empty()) p.cells.erase(c);  // (fire() marked the partition)
     if (p.cells.empty()) {
+      forget(p);
       std::string key = p.key;  // not a reference into the element being erased
       partitions_.erase(key);
     }
@@ -249,7 +272,6 @@ void SessionWindow::fire_pipeline(TimeMs upto) {
 }
 
 void SessionWindow::prune(Partition& p, Sessions& cell, TimeMs watermark) {
-  (void)p;
   // A fired session is remembered (rule 1: readings within gap of it are late, or updates)
   // until the watermark is `gap` past its end (late "update": max(gap, updateFor)); after
   // that it is forgotten, and a reading near it is late unless it joins an open session.
@@ -260,6 +282,7 @@ void SessionWindow::prune(Partition& p, Sessions& cell, TimeMs watermark) {
     if (s.fired && watermark >= end_of(s) + keep) {
       live_groups_ -= s.groups.size();
       it = cell.erase(it);
+      mark(p);
     } else {
       ++it;
     }
@@ -298,16 +321,26 @@ void SessionWindow::on_tick(StageContext& ctx) {
     for (auto it = partitions_.begin(); it != partitions_.end();) {
       Partition& p = it->second;
       if (per_key_) {
-        if (idle > 0 && now - p.clock.last_input >= idle) p.clock.raise(last_open_end(p));
+        if (idle > 0 && now - p.clock.last_input >= idle) {
+          const TimeMs before = p.clock.watermark;
+          p.clock.raise(last_open_end(p));
+          if (p.clock.watermark != before) mark(p);
+        }
         fire_partition(p, p.clock.watermark);
       } else {
         for (auto c = p.cells.begin(); c != p.cells.end();) {
           prune(p, c->second, clock_.watermark);
-          c = c->second.empty() ? p.cells.erase(c) : std::next(c);
+          if (c->second.empty()) {
+            mark(p);
+            c = p.cells.erase(c);
+          } else {
+            ++c;
+          }
         }
       }
       bool expired = !per_key_ || now - p.clock.last_input >= std::max(kPartitionExpiry, idle);
       if (sweep && p.cells.empty() && expired) {
+        forget(p);
         it = partitions_.erase(it);
       } else {
         ++it;
@@ -323,7 +356,9 @@ void SessionWindow::flush(StageContext& ctx) {
     fire_pipeline(clock_.watermark);
   } else {
     for (auto& [key, p] : partitions_) {
+      const TimeMs before = p.clock.watermark;
       p.clock.raise(last_open_end(p));
+      if (p.clock.watermark != before) mark(p);
       fire_partition(p, p.clock.watermark);
     }
   }
@@ -346,6 +381,203 @@ size_t SessionWindow::memory_bytes() const noexcept {
     }
   }
   return n;
+}
+
+// ---- checkpoints ------------------------------------------------------------------------
+
+void SessionWindow::mark(Partition& p) {
+  if (p.dirty) return;
+  p.dirty = true;
+  dirty_.push_back(p.key);
+}
+
+void SessionWindow::forget(const Partition& p) {
+  if (!p.dirty) dirty_.push_back(p.key);  // a dirty partition is listed already
+}
+
+Value SessionWindow::stage_entry() const {
+  TimeMs watermark = clock_.watermark;
+  if (per_key_) {
+    watermark = partitions_.empty() ? kMinTime : kMaxTime;
+    for (const auto& [key, p] : partitions_) watermark = std::min(watermark, p.clock.watermark);
+  }
+  Value v = Value::object();
+  v.reserve(7);
+  v.set("kind", Value(kInfo.name));
+  v.set("config", Value(config_));
+  v.set("groups", Value(static_cast<int64_t>(live_groups_)));
+  v.set("openWindows", Value(static_cast<int64_t>(open_sessions_)));
+  v.set("watermark", watermark == kMinTime ? Value() : Value(watermark));
+  v.set("clock", save_clock(clock_));
+  v.set("lastSweep", Value(last_sweep_));
+  return v;
+}
+
+bool SessionWindow::load_stage(const Value& v) {
+  auto text_is = [&](std::string_view name, std::string_view want) {
+    const Value* x = v.find(name);
+    return x != nullptr && x->is_string() && x->as_string() == want;
+  };
+  WindowClock clock;
+  TimeMs last_sweep = 0;
+  const Value* c = v.find("clock");
+  const Value* sweep = v.find("lastSweep");
+  if (!text_is("kind", kInfo.name) || !text_is("config", config_) || c == nullptr ||
+      !load_clock(*c, clock) || sweep == nullptr || !load_time(*sweep, last_sweep)) {
+    return false;
+  }
+  clock_ = clock;
+  last_sweep_ = last_sweep;
+  return true;
+}
+
+Value SessionWindow::save_partition(const Partition& p) const {
+  std::vector<const std::pair<const std::string, Group>*> order;
+  Value cells = Value::array();
+  cells.reserve(2 * p.cells.size());
+  for (const auto& [cell_id, cell] : p.cells) {
+    Value sessions = Value::array();
+    sessions.reserve(cell.size());
+    for (const auto& [min, s] : cell) {
+      order.clear();
+      for (const auto& g : s.groups) order.push_back(&g);
+      std::sort(order.begin(), order.end(),
+                [](const auto* a, const auto* b) { return a->first < b->first; });
+      Value groups = Value::array();
+      groups.reserve(3 * order.size());
+      for (const auto* g : order) {
+        groups.push_back(save_value(g->second.id));
+        groups.push_back(Value(g->second.revision));
+        groups.push_back(g->second.state.save());
+      }
+      Value session = Value::array();
+      session.reserve(4);
+      session.push_back(Value(s.min));
+      session.push_back(Value(s.max));
+      session.push_back(Value(s.fired));
+      session.push_back(std::move(groups));
+      sessions.push_back(std::move(session));
+    }
+    cells.push_back(Value(cell_id));
+    cells.push_back(std::move(sessions));
+  }
+  Value v = Value::object();
+  v.set("cells", std::move(cells));
+  if (per_key_) v.set("clock", save_clock(p.clock));
+  return v;
+}
+
+bool SessionWindow::load_partition(const Value& v, Partition& p) const {
+  const Value* cells = v.find("cells");
+  if (cells == nullptr || !cells->is_array() || cells->size() % 2 != 0) return false;
+  if (per_key_) {
+    const Value* clock = v.find("clock");
+    if (clock == nullptr || !load_clock(*clock, p.clock)) return false;
+  }
+  const TimeMs md = options_.max_duration;
+  std::string key;
+  for (size_t c = 0; c < cells->size(); c += 2) {
+    int64_t cell_id = 0;
+    const Value& sessions = cells->at(c + 1);
+    if (!cells->at(c).is_int() || !sessions.is_array()) return false;
+    cell_id = cells->at(c).as_int();
+    if ((md == 0 && cell_id != 0) || !p.cells.emplace(cell_id, Sessions()).second) return false;
+    Sessions& cell = p.cells[cell_id];
+    for (size_t i = 0; i < sessions.size(); ++i) {
+      const Value& sv = sessions.at(i);
+      if (!sv.is_array() || sv.size() != 4 || !sv.at(2).is_bool() || !sv.at(3).is_array() ||
+          sv.at(3).size() % 3 != 0) {
+        return false;
+      }
+      TimeMs min = 0, max = 0;
+      // Disjoint and in order, within the cell (merging relies on it).
+      if (!load_time(sv.at(0), min) || !load_time(sv.at(1), max) || min > max ||
+          (!cell.empty() && std::prev(cell.end())->second.max >= min) ||
+          (md > 0 && (floor_div(min, md) != cell_id || floor_div(max, md) != cell_id))) {
+        return false;
+      }
+      Session& s = cell[min];
+      s.min = min;
+      s.max = max;
+      s.fired = sv.at(2).as_bool();
+      s.partition = &p;
+      s.cell = cell_id;
+      const Value& groups = sv.at(3);
+      for (size_t g = 0; g < groups.size(); g += 3) {
+        Group group;
+        group.state = group_.new_state();
+        if (!load_value(groups.at(g), group.id) ||
+            !load_int(groups.at(g + 1), 0, INT64_C(1) << 62, group.revision) ||
+            !group.state.load(groups.at(g + 2))) {
+          return false;
+        }
+        key.clear();
+        group.id.append_json(key);
+        if (!s.groups.emplace(key, std::move(group)).second) return false;
+      }
+    }
+  }
+  return true;
+}
+
+void SessionWindow::save(StateWriter& out, SaveMode mode) {
+  if (!batch_.empty()) out_.add_batch(batch_);  // (empty between calls)
+  out.put(kStageKey, stage_entry());
+  if (mode == SaveMode::kAll) {
+    for (auto& [key, p] : partitions_) {
+      entry_key_.assign(kPartitionPrefix);
+      entry_key_ += key;
+      out.put(entry_key_, save_partition(p));
+      p.dirty = false;
+    }
+  } else {
+    for (const std::string& key : dirty_) {
+      entry_key_.assign(kPartitionPrefix);
+      entry_key_ += key;
+      auto it = partitions_.find(key);
+      if (it == partitions_.end()) {
+        out.erase(entry_key_);
+      } else if (it->second.dirty) {  // (a partition listed twice was erased and came back)
+        out.put(entry_key_, save_partition(it->second));
+        it->second.dirty = false;
+      }
+    }
+  }
+  dirty_.clear();
+  out_.save(out, mode);
+}
+
+void SessionWindow::load(StateReader& in) {
+  bool ours = false;  // the stage entry (first in key order) is this stage's, of this config
+  in.for_each([&](std::string_view key, const Value& v) {
+    if (key == kStageKey) {
+      ours = load_stage(v);
+      return;
+    }
+    if (!ours) return;  // another stage's rows or another config's: start fresh
+    if (key.starts_with(OutputQueue::kEntryPrefix)) {
+      out_.load(key, v);
+      return;
+    }
+    if (!key.starts_with(kPartitionPrefix)) return;
+    std::string text(key.substr(kPartitionPrefix.size()));
+    auto [it, inserted] = partitions_.try_emplace(text);
+    if (!inserted) return;
+    it->second.key = std::move(text);
+    // In place: sessions point to their partition. One that does not fit starts fresh.
+    if (!load_partition(v, it->second)) partitions_.erase(it);
+  });
+  // What is derived: the open sessions by end, the counts.
+  for (auto& [key, p] : partitions_) {
+    for (auto& [cell_id, cell] : p.cells) {
+      for (auto& [min, s] : cell) {
+        live_groups_ += s.groups.size();
+        if (s.fired) continue;
+        ++open_sessions_;
+        index(s);
+      }
+    }
+  }
 }
 
 }  // namespace weir::pipeline

@@ -33,6 +33,13 @@ class SessionWindow final : public Operator {
   void on_tick(StageContext& ctx) override;
   void flush(StageContext& ctx) override;
   OperatorStats stats() const override { return {groups(), memory_bytes()}; }
+  // Checkpoints. Entries: kStageKey {"kind", "config" (a hash of what the saved state
+  // depends on: another config's rows are ignored), "groups", "openWindows" (open
+  // sessions), "watermark", "clock", "lastSweep"}; one per partition, "p:" + the JSON text
+  // of its partitionBy value (see save_partition()); the results waiting for the output
+  // (OutputQueue::save).
+  void save(StateWriter& out, SaveMode mode) override;
+  void load(StateReader& in) override;
 
   // Group states held by open (and, with late "update", kept) sessions.
   size_t groups() const noexcept { return live_groups_; }
@@ -58,6 +65,7 @@ class SessionWindow final : public Operator {
     std::string key;  // JSON text of the partitionBy value
     std::map<TimeMs, Sessions> cells;  // by floor(t / maxDuration); one cell without it
     WindowClock clock;                 // watermark "perKey"
+    bool dirty = false;                // changed since the last save (listed in dirty_)
   };
 
   WindowClock& clock_of(Partition& p) noexcept { return per_key_ ? p.clock : clock_; }
@@ -68,11 +76,21 @@ class SessionWindow final : public Operator {
   void fire(Session& s);
   void fire_partition(Partition& p, TimeMs upto);
   void fire_pipeline(TimeMs upto);
-  // Drops fired sessions no reading can reach any more, and empty cells.
+  // Drops fired sessions no reading can reach any more.
   void prune(Partition& p, Sessions& cell, TimeMs watermark);
   void emit(StageContext& ctx, bool force);
   // The end of the partition's latest open session (kMinTime when none).
   TimeMs last_open_end(const Partition& p) const;
+  // Checkpoints: the partition changed, or is about to be erased from partitions_.
+  void mark(Partition& p);
+  void forget(const Partition& p);
+  Value stage_entry() const;
+  bool load_stage(const Value& v);
+  // A partition's entry: {"cells": [cell, [session, ...], ...], "clock" (watermark
+  // "perKey")}; a session [min, max, fired, [_id, revision, state, ...]] with its groups in
+  // the order of their _id's JSON text, states as GroupState::save.
+  Value save_partition(const Partition& p) const;
+  bool load_partition(const Value& v, Partition& p) const;
 
   const SessionWindowOptions options_;
   const GroupSpec group_;
@@ -80,15 +98,19 @@ class SessionWindow final : public Operator {
   const std::string pipeline_;
   const bool per_key_;
   const bool update_;
+  const std::string config_;  // what the saved state depends on, hashed
   std::unordered_map<std::string, Partition> partitions_;
   std::set<std::pair<TimeMs, Session*>> open_by_end_;  // pipeline watermark: open sessions by end
   WindowClock clock_;
   size_t live_groups_ = 0;
+  size_t open_sessions_ = 0;
   OutputQueue out_;
   std::vector<PendingOutput> batch_;
   std::string key_buffer_;
   std::string group_buffer_;
   TimeMs last_sweep_ = kMinTime;
+  std::vector<std::string> dirty_;  // partitions changed or erased since the last save
+  std::string entry_key_;
 };
 
 const ComponentInfo& session_window_info();

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "pipeline/window/window_state.hpp"
+
 namespace weir::pipeline {
 
 namespace {
@@ -11,6 +13,29 @@ namespace {
 // processing time without a reading (or the idle timeout, when longer).
 constexpr TimeMs kKeyExpiry = 60 * 60 * 1000;
 constexpr TimeMs kSweepEvery = 10 * 1000;
+constexpr std::string_view kKeyPrefix = "k:";
+
+// What a saved state depends on: the grid, the watermark's scope, the late policy (which
+// decides what the front-stack panes hold) and the accumulators.
+std::string config_hash(const TimeWindowOptions& o, bool per_key, bool update,
+                        const GroupSpec& group) {
+  std::string s = std::string(o.kind) + " " + std::to_string(o.interval) + " " +
+                  std::to_string(o.hop) + " " + std::to_string(o.offset) +
+                  (per_key ? " perKey" : " pipeline") + (update ? " update" : " dlq") + " " +
+                  group.signature();
+  return hex16(fnv1a(kFnvOffset, s));
+}
+
+// [start, state, start, state, ...]
+template <typename It>
+Value save_states(It first, It last) {
+  Value v = Value::array();
+  for (; first != last; ++first) {
+    v.push_back(Value(first->first));
+    v.push_back(first->second.save());
+  }
+  return v;
+}
 
 }  // namespace
 
@@ -20,7 +45,8 @@ TimeWindow::TimeWindow(TimeWindowOptions options, GroupSpec group, std::string p
       per_key_(options.time.watermark == WatermarkScope::kPerKey &&
                options.time.boundary == TimeBoundary::kEventTime),
       update_(options.time.late == LatePolicy::kUpdate),
-      out_(group_, options.time.late == LatePolicy::kUpdate) {}
+      config_(config_hash(options_, per_key_, update_, group_)),
+      out_(group_, update_, pipeline_) {}
 
 TimeWindow::PaneList::iterator TimeWindow::find_pane(Key& k, TimeMs start) {
   return std::lower_bound(k.panes.begin(), k.panes.end(), start,
@@ -116,6 +142,7 @@ StageResult TimeWindow::process(Record& record, StageContext& ctx) {
     k = &keys_.emplace(key_buffer_, std::move(fresh)).first->second;
   }
   add(*k, ps, record, t);
+  mark(key_buffer_, *k);
 
   // Fired windows still kept for updates ("update"): re-emitted with the reading in them.
   if (update_ && s_lo + I <= W) {
@@ -141,7 +168,7 @@ void TimeWindow::add(Key& k, TimeMs ps, const Record& r, TimeMs t) {
   const bool created = it == k.panes.end() || it->start != ps;
   if (created) {
     if (k.panes.empty()) ++live_keys_;
-    if (tumbling()) ++window_groups_[ps];
+    ++window_groups_[ps];
     it = k.panes.insert(it, Pane{ps, group_.new_state()});
   }
   it->raw.add(r.doc, t);
@@ -209,8 +236,10 @@ GroupState TimeWindow::slide(Key& k, TimeMs s, TimeMs e) {
   return w.back.clone();
 }
 
-void TimeWindow::fire_key(Key& k, TimeMs upto) {
+bool TimeWindow::fire_key(Key& k, TimeMs upto) {
   const TimeMs I = options_.interval;
+  const size_t fired_before = batch_.size();
+  const TimeMs end_before = k.fired_end;
   for (;;) {
     TimeMs s = next_window(k, k.fired_end);
     if (s == kMaxTime || s + I > upto) break;
@@ -237,7 +266,9 @@ void TimeWindow::fire_key(Key& k, TimeMs upto) {
     k.fired_end = s + I;
   }
   k.fired_end = std::max(k.fired_end, upto);
-  prune(k, upto);
+  const bool pruned = prune(k, upto);
+  // Under a pipeline watermark fired_end is not saved (firedUpto stands for it).
+  return pruned || batch_.size() != fired_before || (per_key_ && k.fired_end != end_before);
 }
 
 void TimeWindow::reemit(Key& k, TimeMs s) {
@@ -256,31 +287,33 @@ void TimeWindow::reemit(Key& k, TimeMs s) {
 }
 
 void TimeWindow::erase_pane(Key& k, PaneList::iterator it) {
-  if (tumbling()) {
-    auto g = window_groups_.find(it->start);
-    if (g != window_groups_.end() && --g->second == 0) window_groups_.erase(g);
-  }
+  auto g = window_groups_.find(it->start);
+  if (g != window_groups_.end() && --g->second == 0) window_groups_.erase(g);
   k.panes.erase(it);
   if (k.panes.empty()) --live_keys_;
 }
 
-void TimeWindow::prune(Key& k, TimeMs watermark) {
+bool TimeWindow::prune(Key& k, TimeMs watermark) {
   const TimeMs I = options_.interval, H = options_.hop, O = options_.offset;
   // A pane is needed while a window holding it has not fired, or (update) is still kept.
   const TimeMs keep_for = update_ ? options_.time.update_for : 0;
+  bool changed = false;
   while (!k.panes.empty()) {
     const Pane& p = k.panes.front();
     // Erasing a pane of the sliding aggregation is safe here: no window to come holds it.
     if (grid_floor(p.start, H, O) + I + keep_for > watermark) break;
     erase_pane(k, k.panes.begin());
+    changed = true;
   }
   if (k.sliding && k.panes.empty()) k.sliding.reset();
   if (k.revisions) {
     while (!k.revisions->empty() && k.revisions->begin()->first + I + keep_for <= watermark) {
       k.revisions->erase(k.revisions->begin());
+      changed = true;
     }
     if (k.revisions->empty()) k.revisions.reset();
   }
+  return changed;
 }
 
 void TimeWindow::fire_all() {
@@ -291,8 +324,9 @@ void TimeWindow::fire_all() {
   for (auto it = keys_.begin(); it != keys_.end();) {
     Key& k = it->second;
     k.fired_end = std::max(k.fired_end, fired_upto_);  // windows that ended with no data here
-    fire_key(k, W);
+    if (fire_key(k, W)) mark(it->first, k);
     if (k.panes.empty() && !k.revisions) {
+      forget(it->first, k);
       it = keys_.erase(it);
       continue;
     }
@@ -348,11 +382,13 @@ void TimeWindow::on_tick(StageContext& ctx) {
     for (auto it = keys_.begin(); it != keys_.end();) {
       Key& k = it->second;
       if (idle > 0 && !k.panes.empty() && now - k.clock->last_input >= idle) {
+        const TimeMs before = k.clock->watermark;
         k.clock->raise(grid_floor(k.clock->max_event_time, H, O) + I);
-        fire_key(k, k.clock->watermark);
+        if (fire_key(k, k.clock->watermark) || k.clock->watermark != before) mark(it->first, k);
       }
       if (sweep && k.panes.empty() && !k.revisions &&
           now - k.clock->last_input >= std::max(kKeyExpiry, idle)) {
+        forget(it->first, k);
         it = keys_.erase(it);
         continue;
       }
@@ -369,8 +405,10 @@ void TimeWindow::flush(StageContext& ctx) {
   } else {
     for (auto& [key, k] : keys_) {
       if (k.panes.empty()) continue;
+      const TimeMs before = k.clock->watermark;
       k.clock->raise(grid_floor(k.clock->max_event_time, H, O) + I);
-      fire_key(k, k.clock->watermark);  // one batch: everything fires at once, in order of end
+      // One batch: everything fires at once, in order of end.
+      if (fire_key(k, k.clock->watermark) || k.clock->watermark != before) mark(key, k);
     }
   }
   if (!batch_.empty()) out_.add_batch(batch_);
@@ -400,6 +438,241 @@ size_t TimeWindow::memory_bytes() const noexcept {
     if (k.sliding) n += sizeof(Sliding);
   }
   return n;
+}
+
+// ---- checkpoints ------------------------------------------------------------------------
+
+void TimeWindow::mark(const std::string& key, Key& k) {
+  if (k.dirty) return;
+  k.dirty = true;
+  dirty_.push_back(key);
+}
+
+void TimeWindow::forget(const std::string& key, const Key& k) {
+  if (!k.dirty) dirty_.push_back(key);  // a dirty key is listed already
+}
+
+size_t TimeWindow::open_windows() const {
+  if (tumbling()) return window_groups_.size();
+  // The distinct window starts holding a pane: each pane lies in the windows starting in
+  // (start - I, start] on the hop grid.
+  const TimeMs I = options_.interval, H = options_.hop, O = options_.offset;
+  size_t n = 0;
+  TimeMs next = kMinTime;  // the first window start not counted yet
+  for (const auto& [start, groups] : window_groups_) {
+    const TimeMs lo = std::max(grid_floor(start - I, H, O) + H, next);
+    const TimeMs hi = grid_floor(start, H, O);
+    if (hi < lo) continue;
+    n += static_cast<size_t>((hi - lo) / H + 1);
+    next = hi + H;
+  }
+  return n;
+}
+
+Value TimeWindow::stage_entry() const {
+  TimeMs watermark = clock_.watermark;
+  if (per_key_) {
+    watermark = keys_.empty() ? kMinTime : kMaxTime;
+    for (const auto& [key, k] : keys_) watermark = std::min(watermark, k.clock->watermark);
+  }
+  Value v = Value::object();
+  v.reserve(9);
+  v.set("kind", Value(options_.kind));
+  v.set("config", Value(config_));
+  v.set("groups", Value(static_cast<int64_t>(groups())));
+  v.set("openWindows", Value(static_cast<int64_t>(open_windows())));
+  v.set("watermark", watermark == kMinTime ? Value() : Value(watermark));
+  v.set("clock", save_clock(clock_));
+  v.set("nextEnd", Value(next_end_));
+  v.set("firedUpto", Value(fired_upto_));
+  v.set("lastSweep", Value(last_sweep_));
+  return v;
+}
+
+bool TimeWindow::load_stage(const Value& v) {
+  auto text_is = [&](std::string_view name, std::string_view want) {
+    const Value* x = v.find(name);
+    return x != nullptr && x->is_string() && x->as_string() == want;
+  };
+  auto time_at = [&](std::string_view name, TimeMs& out) {
+    const Value* x = v.find(name);
+    return x != nullptr && load_time(*x, out);
+  };
+  WindowClock clock;
+  TimeMs next_end = 0, fired_upto = 0, last_sweep = 0;
+  const Value* c = v.find("clock");
+  if (!text_is("kind", options_.kind) || !text_is("config", config_) || c == nullptr ||
+      !load_clock(*c, clock) || !time_at("nextEnd", next_end) ||
+      !time_at("firedUpto", fired_upto) || !time_at("lastSweep", last_sweep)) {
+    return false;
+  }
+  clock_ = clock;
+  next_end_ = next_end;
+  fired_upto_ = fired_upto;
+  last_sweep_ = last_sweep;
+  return true;
+}
+
+Value TimeWindow::save_key(const Key& k) const {
+  Value v = Value::object();
+  v.set("id", save_value(k.id));
+  Value panes = Value::array();
+  panes.reserve(2 * k.panes.size());
+  for (const Pane& p : k.panes) {
+    panes.push_back(Value(p.start));
+    panes.push_back(p.raw.save());
+  }
+  v.set("panes", std::move(panes));
+  if (k.sliding) {
+    const Sliding& w = *k.sliding;
+    Value sliding = Value::array();
+    sliding.reserve(5);
+    sliding.push_back(Value(w.ws));
+    sliding.push_back(Value(w.fe));
+    sliding.push_back(Value(w.we));
+    sliding.push_back(w.back.save());
+    sliding.push_back(save_states(w.front.begin(), w.front.end()));
+    v.set("sliding", std::move(sliding));
+  }
+  if (k.revisions) {
+    Value revisions = Value::array();
+    for (const auto& [start, revision] : *k.revisions) {
+      revisions.push_back(Value(start));
+      revisions.push_back(Value(revision));
+    }
+    v.set("revisions", std::move(revisions));
+  }
+  if (per_key_) {
+    v.set("firedEnd", Value(k.fired_end));
+    v.set("clock", save_clock(*k.clock));
+  }
+  return v;
+}
+
+bool TimeWindow::load_key(const Value& v, Key& k) const {
+  // A state of this $group, required valid (panes and aggregates are added to).
+  auto state_of = [&](const Value& saved, GroupState& out) {
+    out = group_.new_state();
+    return out.load(saved);
+  };
+  auto pairs = [](const Value* x) { return x != nullptr && x->is_array() && x->size() % 2 == 0; };
+  const Value* id = v.find("id");
+  const Value* panes = v.find("panes");
+  if (id == nullptr || !load_value(*id, k.id) || !pairs(panes)) return false;
+  for (size_t i = 0; i < panes->size(); i += 2) {
+    Pane p;
+    // On the pane grid, in order (find_pane() and the sliding aggregation rely on both).
+    if (!load_time(panes->at(i), p.start) ||
+        grid_floor(p.start, pane_, options_.offset) != p.start ||
+        (!k.panes.empty() && p.start <= std::prev(k.panes.end())->start) ||
+        !state_of(panes->at(i + 1), p.raw)) {
+      return false;
+    }
+    k.panes.insert(k.panes.end(), std::move(p));
+  }
+  if (const Value* s = v.find("sliding")) {
+    if (tumbling() || !s->is_array() || s->size() != 5) return false;
+    auto w = std::make_unique<Sliding>();
+    const Value& front = s->at(4);
+    if (!load_time(s->at(0), w->ws) || !load_time(s->at(1), w->fe) || !load_time(s->at(2), w->we) ||
+        w->ws > w->fe || w->fe > w->we || !state_of(s->at(3), w->back) || !pairs(&front) ||
+        (!update_ && front.size() != 0)) {
+      return false;
+    }
+    for (size_t i = 0; i < front.size(); i += 2) {
+      TimeMs start = 0;
+      GroupState f;
+      if (!load_time(front.at(i), start) || !state_of(front.at(i + 1), f) ||
+          !w->front.emplace(start, std::move(f)).second) {
+        return false;
+      }
+    }
+    // Late "update": every pane of the front stack has its suffix aggregate (add() and
+    // slide() take them as there).
+    for (const Pane& p : k.panes) {
+      if (update_ && p.start >= w->ws && p.start < w->fe &&
+          w->front.find(p.start) == w->front.end()) {
+        return false;
+      }
+    }
+    k.sliding = std::move(w);
+  }
+  if (const Value* r = v.find("revisions")) {
+    if (!update_ || !pairs(r) || r->size() == 0) return false;
+    auto revisions = std::make_unique<Revisions>();
+    for (size_t i = 0; i < r->size(); i += 2) {
+      TimeMs start = 0;
+      int64_t revision = 0;
+      if (!load_time(r->at(i), start) || !load_int(r->at(i + 1), 0, INT64_C(1) << 62, revision) ||
+          !revisions->emplace(start, revision).second) {
+        return false;
+      }
+    }
+    k.revisions = std::move(revisions);
+  }
+  if (per_key_) {
+    const Value* fired_end = v.find("firedEnd");
+    const Value* clock = v.find("clock");
+    k.clock = std::make_unique<WindowClock>();
+    return fired_end != nullptr && load_time(*fired_end, k.fired_end) && clock != nullptr &&
+           load_clock(*clock, *k.clock);
+  }
+  k.fired_end = fired_upto_;  // what fire_all() raises every key's to first
+  return true;
+}
+
+void TimeWindow::save(StateWriter& out, SaveMode mode) {
+  if (!batch_.empty()) out_.add_batch(batch_);  // (empty between calls)
+  out.put(kStageKey, stage_entry());
+  if (mode == SaveMode::kAll) {
+    for (auto& [key, k] : keys_) {
+      entry_key_.assign(kKeyPrefix);
+      entry_key_ += key;
+      out.put(entry_key_, save_key(k));
+      k.dirty = false;
+    }
+  } else {
+    for (const std::string& key : dirty_) {
+      entry_key_.assign(kKeyPrefix);
+      entry_key_ += key;
+      auto it = keys_.find(key);
+      if (it == keys_.end()) {
+        out.erase(entry_key_);
+      } else if (it->second.dirty) {  // (a key listed twice was erased and came back)
+        out.put(entry_key_, save_key(it->second));
+        it->second.dirty = false;
+      }
+    }
+  }
+  dirty_.clear();
+  out_.save(out, mode);
+}
+
+void TimeWindow::load(StateReader& in) {
+  bool ours = false;  // the stage entry (first in key order) is this stage's, of this config
+  std::string id_text;
+  in.for_each([&](std::string_view key, const Value& v) {
+    if (key == kStageKey) {
+      ours = load_stage(v);
+      return;
+    }
+    if (!ours) return;  // another stage's rows or another config's: start fresh
+    if (key.starts_with(OutputQueue::kEntryPrefix)) {
+      out_.load(key, v);
+      return;
+    }
+    if (!key.starts_with(kKeyPrefix)) return;
+    Key k;
+    if (!load_key(v, k)) return;  // that key starts fresh when it is next seen
+    std::string text(key.substr(kKeyPrefix.size()));
+    id_text.clear();
+    k.id.append_json(id_text);
+    if (id_text != text) return;
+    auto [it, inserted] = keys_.emplace(std::move(text), std::move(k));
+    if (!inserted) return;
+    if (!it->second.panes.empty()) ++live_keys_;
+    for (const Pane& p : it->second.panes) ++window_groups_[p.start];
+  });
 }
 
 }  // namespace weir::pipeline

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -28,6 +29,7 @@ struct TimeWindowOptions {
   TimeMs hop = 0;  // == interval: tumbling
   TimeMs offset = 0;
   WindowTimeOptions time;
+  std::string_view kind = "$tumblingWindow";  // the stage's name, in its saved state
 };
 
 class TimeWindow final : public Operator {
@@ -38,6 +40,12 @@ class TimeWindow final : public Operator {
   void on_tick(StageContext& ctx) override;
   void flush(StageContext& ctx) override;
   OperatorStats stats() const override { return {groups(), memory_bytes()}; }
+  // Checkpoints. Entries: kStageKey {"kind", "config" (a hash of what the saved state
+  // depends on: another config's rows are ignored), "groups", "openWindows", "watermark",
+  // "clock", "nextEnd", "firedUpto", "lastSweep"}; one per key, "k:" + the JSON text of
+  // _id (see save_key()); the results waiting for the output (OutputQueue::save).
+  void save(StateWriter& out, SaveMode mode) override;
+  void load(StateReader& in) override;
 
   // The latest window start at or before t (for a tumbling window: the window holding t).
   TimeMs window_start(TimeMs t) const noexcept { return grid_floor(t, options_.hop, options_.offset); }
@@ -91,6 +99,7 @@ class TimeWindow final : public Operator {
     std::unique_ptr<Sliding> sliding;   // hopping, while the key has panes
     std::unique_ptr<Revisions> revisions;  // late "update", while fired windows are kept
     std::unique_ptr<WindowClock> clock;  // watermark "perKey"
+    bool dirty = false;                  // changed since the last save (listed in dirty_)
   };
 
   bool tumbling() const noexcept { return options_.hop == options_.interval; }
@@ -103,14 +112,15 @@ class TimeWindow final : public Operator {
   void add(Key& k, TimeMs ps, const Record& r, TimeMs t);
   // The start of the first window ending after `after` that holds one of the key's panes.
   TimeMs next_window(const Key& k, TimeMs after) const;
-  // Fires the key's windows ending at or before `upto` into batch_.
-  void fire_key(Key& k, TimeMs upto);
+  // Fires the key's windows ending at or before `upto` into batch_; true when the key's
+  // saved state changed.
+  bool fire_key(Key& k, TimeMs upto);
   // Moves the sliding aggregation to the window [s, e) and returns its result.
   GroupState slide(Key& k, TimeMs s, TimeMs e);
   // A fired window's result recomputed from its panes (late "update").
   void reemit(Key& k, TimeMs s);
-  // Drops panes no window still needs.
-  void prune(Key& k, TimeMs watermark);
+  // Drops panes no window still needs; true when it dropped something.
+  bool prune(Key& k, TimeMs watermark);
   void erase_pane(Key& k, PaneList::iterator it);
   // Pipeline watermark: fires every key's windows up to the watermark.
   void fire_all();
@@ -119,6 +129,19 @@ class TimeWindow final : public Operator {
   // Pipeline watermark: raises it to `watermark`, firing and emitting window by window.
   void advance_to(TimeMs watermark, StageContext& ctx, bool force);
   void after_fire(StageContext& ctx);
+  // Checkpoints: the key (text `key`) changed, or is about to be erased from keys_.
+  void mark(const std::string& key, Key& k);
+  void forget(const std::string& key, const Key& k);
+  size_t open_windows() const;
+  Value stage_entry() const;
+  bool load_stage(const Value& v);
+  // A key's entry: {"id", "panes": [start, state, ...], "sliding": [ws, fe, we, back,
+  // [start, state, ...]] (hopping), "revisions": [start, revision, ...] (late "update"),
+  // "firedEnd" and "clock" (watermark "perKey"; else every key's windows have fired up to
+  // firedUpto)}. States as GroupState::save; front-stack panes hold what they hold (suffix
+  // aggregates, without late updates).
+  Value save_key(const Key& k) const;
+  bool load_key(const Value& v, Key& k) const;
 
   const TimeWindowOptions options_;
   const GroupSpec group_;
@@ -126,16 +149,20 @@ class TimeWindow final : public Operator {
   const TimeMs pane_;  // gcd(interval, hop)
   const bool per_key_;
   const bool update_;
+  const std::string config_;  // what the saved state depends on, hashed
   std::unordered_map<std::string, Key> keys_;  // by the JSON text of _id
   WindowClock clock_;              // watermark "pipeline"
   TimeMs next_end_ = kMaxTime;     // pipeline: the earliest end of a window not fired yet
   TimeMs fired_upto_ = kMinTime;   // pipeline: every key's windows ending at or before this fired
-  std::map<TimeMs, size_t> window_groups_;  // tumbling: groups per window (maxGroups)
+  // Groups per pane start: for tumbling windows per window (maxGroups); openWindows.
+  std::map<TimeMs, size_t> window_groups_;
   size_t live_keys_ = 0;                    // keys holding panes
   OutputQueue out_;
   std::vector<PendingOutput> batch_;
   std::string key_buffer_;
   TimeMs last_sweep_ = kMinTime;
+  std::vector<std::string> dirty_;  // keys changed or erased since the last save
+  std::string entry_key_;
 };
 
 }  // namespace weir::pipeline

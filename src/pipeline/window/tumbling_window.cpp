@@ -31,6 +31,7 @@ std::unique_ptr<Operator> make_tumbling_window(const config::Node& spec, const S
     if (o.offset >= o.interval) n->fail("an offset shorter than the interval");
   }
   o.time = parse_window_time(spec, o.interval);
+  o.kind = kInfo.name;
   return std::make_unique<TimeWindow>(o, parse_window_group(spec), ctx.pipeline);
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "pipeline/window/window_state.hpp"
+
 namespace weir::pipeline {
 
 namespace {
@@ -84,7 +86,9 @@ void OutputQueue::add_batch(std::vector<PendingOutput>& batch) {
     return a.partition < b.partition;
   });
   size_ += batch.size();
-  queue_.push_back(Batch{std::move(batch), 0});
+  const uint64_t first = next_seq_;
+  next_seq_ += batch.size();
+  queue_.push_back(Batch{std::move(batch), 0, first});
   batch = std::vector<PendingOutput>();
 }
 
@@ -120,7 +124,11 @@ void OutputQueue::emit_one(PendingOutput& p, StageContext& ctx) {
   out.doc.reserve(accs.size() + 2);
   out.doc.set("_id", std::move(p.id));
   for (size_t i = 0; i < accs.size(); ++i) out.doc.set(accs[i].output(), p.state.result(i));
-  out.doc.set("_stream_meta", meta_);
+  id_text_.clear();
+  out.doc.find("_id")->append_json(id_text_);
+  out.doc.set("_stream_meta", meta_)
+      .set("outputId",
+           Value(output_id(pipeline_, id_text_, p.partition, p.start, p.end, p.revision)));
   out.event_time = p.end - 1;
   out.processing_time = ctx.now();
   ctx.forward(std::move(out));
@@ -133,6 +141,68 @@ size_t OutputQueue::memory_bytes() const noexcept {
     for (size_t i = b.next; i < b.items.size(); ++i) n += b.items[i].state.memory_bytes();
   }
   return n;
+}
+
+uint64_t OutputQueue::head_seq() const noexcept {
+  if (queue_.empty()) return next_seq_;
+  return queue_.front().first_seq + queue_.front().next;
+}
+
+const std::string& OutputQueue::entry_key(uint64_t seq) {
+  key_ = kEntryPrefix;
+  key_ += hex16(seq);
+  return key_;
+}
+
+void OutputQueue::save(StateWriter& out, Operator::SaveMode mode) {
+  const uint64_t head = head_seq();
+  uint64_t first_new = head;
+  if (mode == Operator::SaveMode::kChanged) {
+    for (const auto& key : stale_) out.erase(key);
+    for (uint64_t s = saved_from_; s < std::min(head, saved_to_); ++s) out.erase(entry_key(s));
+    first_new = std::max(head, saved_to_);
+  }
+  stale_.clear();
+  for (const Batch& b : queue_) {
+    if (b.first_seq + b.items.size() <= first_new) continue;
+    size_t i = std::max<size_t>(b.next, first_new > b.first_seq ? first_new - b.first_seq : 0);
+    for (; i < b.items.size(); ++i) {
+      const PendingOutput& p = b.items[i];
+      Value v = Value::array();
+      v.reserve(6);
+      v.push_back(Value(p.start));
+      v.push_back(Value(p.end));
+      v.push_back(Value(p.revision));
+      v.push_back(save_value(p.id));
+      v.push_back(save_value(Value(p.partition)));
+      v.push_back(p.state.save());
+      out.put(entry_key(b.first_seq + i), v);
+    }
+  }
+  saved_from_ = head;
+  saved_to_ = next_seq_;
+}
+
+bool OutputQueue::load(std::string_view key, const Value& saved) {
+  stale_.emplace_back(key);
+  PendingOutput p;
+  Value partition;
+  if (!saved.is_array() || saved.size() != 6 || !load_time(saved.at(0), p.start) ||
+      !load_time(saved.at(1), p.end) || !load_int(saved.at(2), 0, INT64_C(1) << 62, p.revision) ||
+      !load_value(saved.at(3), p.id) || !load_value(saved.at(4), partition) ||
+      !partition.is_string()) {
+    return false;
+  }
+  p.partition = partition.as_string();
+  p.state = group_.new_state();
+  if (!p.state.load(saved.at(5))) return false;
+  // In key order, so in queue order: one batch, numbered from 0 (the numbers the store
+  // holds are the stale ones).
+  if (queue_.empty()) queue_.push_back(Batch{{}, 0, next_seq_});
+  queue_.back().items.push_back(std::move(p));
+  ++size_;
+  ++next_seq_;
+  return true;
 }
 
 }  // namespace weir::pipeline

@@ -98,11 +98,13 @@ struct PendingOutput {
 };
 
 // Results of fired windows, emitted in order as the output accepts them. A batch that fired
-// together is sorted by end, start, _id, partition before it joins the queue.
+// together is sorted by end, start, _id, partition before it joins the queue. Each output
+// carries _stream_meta {"window": {"start", "end", "revision" (late "update")}, "outputId"}
+// (see output_id() in window_state.hpp).
 class OutputQueue {
  public:
-  OutputQueue(const GroupSpec& group, bool with_revision)
-      : group_(group), with_revision_(with_revision) {}
+  OutputQueue(const GroupSpec& group, bool with_revision, std::string pipeline)
+      : group_(group), with_revision_(with_revision), pipeline_(std::move(pipeline)) {}
   void add_batch(std::vector<PendingOutput>& batch);
   // Emits while the output is not congested (all when force, or when more than
   // kMaxHeldGroups wait: the output router's own backlog limit applies then).
@@ -111,18 +113,39 @@ class OutputQueue {
   size_t size() const noexcept { return size_; }
   size_t memory_bytes() const noexcept;
 
+  // Checkpoints: one entry per waiting result, kEntryPrefix + its sequence number (16 hex
+  // digits, so that key order is queue order), holding [start, end, revision, _id,
+  // partition, state]. kChanged puts the results queued since the previous save and erases
+  // those emitted since.
+  static constexpr std::string_view kEntryPrefix = "o:";
+  void save(StateWriter& out, Operator::SaveMode mode);
+  // One kEntryPrefix entry, in key order, into a fresh queue; false (and skipped) when it
+  // does not fit. The results are numbered anew; the entries read are erased at the next
+  // kChanged save.
+  bool load(std::string_view key, const Value& saved);
+
  private:
   void emit_one(PendingOutput& p, StageContext& ctx);
+  uint64_t head_seq() const noexcept;
+  const std::string& entry_key(uint64_t seq);
   const GroupSpec& group_;
   const bool with_revision_;
+  const std::string pipeline_;  // for the output ids
   // Batches as they fired (moved in whole, not copied); each result's state is released as
-  // it is emitted, and a batch once all of it is out.
+  // it is emitted, and a batch once all of it is out. Results are numbered in queue order.
   struct Batch {
     std::vector<PendingOutput> items;
     size_t next = 0;
+    uint64_t first_seq = 0;  // the number of items[0]
   };
   std::deque<Batch> queue_;
   size_t size_ = 0;
+  uint64_t next_seq_ = 0;    // the number of the next result queued
+  uint64_t saved_from_ = 0;  // the results the store holds: [saved_from_, saved_to_)
+  uint64_t saved_to_ = 0;
+  std::vector<std::string> stale_;  // entries read by load(), erased at the next save
+  std::string key_;
+  std::string id_text_;
   TimeMs meta_start_ = kMinTime;  // the window of the last formatted _stream_meta
   TimeMs meta_end_ = kMinTime;
   int64_t meta_revision_ = -1;

@@ -18,6 +18,7 @@
 #include "pipeline/window/accumulator.hpp"
 #include "pipeline/window/ddsketch.hpp"
 #include "pipeline/window/group_spec.hpp"
+#include "pipeline/window/window_state.hpp"
 
 namespace weir::pipeline {
 namespace {
@@ -826,6 +827,126 @@ TEST(Accumulator, ConfigErrorMessagesSayWhatWasExpected) {
   } catch (const config::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("positive integer"), std::string::npos) << e.what();
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Checkpoints: a state saved, written as JSON text, parsed back and loaded goes on exactly
+// as the original.
+
+// Through the store's JSON text (which reads 3.0 back as 3 and sorts object members).
+Value through_json(const Value& v) { return config::to_value(nlohmann::json::parse(v.to_json())); }
+
+TEST(Accumulator, SavedStatesContinueExactly) {
+  const json all = {{"n", {{"$count", json::object()}}},
+                    {"s", {{"$sum", "$v"}}},
+                    {"a", {{"$avg", "$v"}}},
+                    {"lo", {{"$min", "$v"}}},
+                    {"hi", {{"$max", "$v"}}},
+                    {"f", {{"$first", "$v"}}},
+                    {"l", {{"$last", "$v"}}},
+                    {"sp", {{"$stdDevPop", "$v"}}},
+                    {"ss", {{"$stdDevSamp", "$v"}}},
+                    {"md", {{"$median", {{"input", "$v"}, {"method", "approximate"}}}}},
+                    {"pc", {{"$percentile", {{"input", "$v"}, {"p", {0.1, 0.9}}, {"method", "approximate"}}}}},
+                    {"pu", {{"$push", {{"input", "$v"}, {"limit", 5}}}}},
+                    {"st", {{"$addToSet", {{"input", "$v"}, {"limit", 4}}}}},
+                    {"tp", {{"$top", {{"sortBy", {{"f", -1}, {"g", 1}}}, {"output", "$v"}}}}},
+                    {"bt", {{"$bottom", {{"sortBy", {{"f", 1}}}, {"output", "$g"}}}}}};
+  GroupSpec spec = group_of(all);
+  std::mt19937_64 rng(5);
+  auto value = [&]() -> Value {
+    switch (rng() % 9) {
+      case 0: return Value(static_cast<int64_t>(rng() % 100) - 50);
+      case 1: return Value(static_cast<double>(rng() % 1000) / 8);
+      case 2: return Value(static_cast<double>(rng() % 7));  // integral doubles stay doubles
+      case 3: return Value(std::pow(10.0, static_cast<double>(rng() % 600) - 300));  // sketch collapses
+      case 4: return Value(rng() % 2 == 0 ? std::numeric_limits<double>::infinity() : -0.0);
+      case 5: return Value(rng() % 2 == 0 ? "x" : "\xff");
+      case 6: {
+        Value doc = Value::object();
+        doc.set("z", Value(1.0));
+        doc.set("a", Value());
+        return doc;
+      }
+      case 7: return Value();
+      default: return Value(1e308);  // sums overflow
+    }
+  };
+  auto exact = [&](const GroupState& st) {
+    std::string out;
+    for (size_t i = 0; i < spec.accumulators().size(); ++i) out += save_value(st.result(i)).to_json() + " ";
+    return out;
+  };
+  for (int round = 0; round < 40; ++round) {
+    GroupState a = spec.new_state();
+    std::vector<Reading> more;
+    for (int i = 0; i < 60; ++i) {
+      Reading r = reading(static_cast<TimeMs>(rng() % 100), value(), Value(static_cast<int64_t>(rng() % 3)),
+                          Value(static_cast<int64_t>(rng() % 5)));
+      if (i < 30 + round) {
+        a.add(r.doc, r.t);
+      } else {
+        more.push_back(std::move(r));
+      }
+    }
+    GroupState b = spec.new_state();
+    ASSERT_TRUE(b.load(through_json(a.save())));
+    EXPECT_EQ(b.save().to_json(), a.save().to_json());
+    EXPECT_EQ(exact(b), exact(a));
+    GroupState other = spec.new_state();
+    for (const auto& r : more) {
+      a.add(r.doc, r.t);
+      b.add(r.doc, r.t);
+      other.add(r.doc, r.t + 50);
+    }
+    EXPECT_EQ(exact(b), exact(a)) << round;
+    a.merge(other);
+    b.merge(other);
+    EXPECT_EQ(exact(b), exact(a)) << round;
+    EXPECT_EQ(b.save().to_json(), a.save().to_json());
+  }
+  // An empty state, and an invalid one.
+  GroupState empty = spec.new_state();
+  GroupState back = spec.new_state();
+  EXPECT_TRUE(back.load(through_json(empty.save())));
+  EXPECT_EQ(exact(back), exact(empty));
+  EXPECT_TRUE(GroupState().save().is_null());
+}
+
+TEST(Accumulator, LoadRefusesStatesThatDoNotFit) {
+  GroupSpec count = group_one({{"$count", json::object()}});
+  GroupSpec sum = group_one({{"$sum", "$v"}});
+  GroupSpec push = group_one({{"$push", {{"input", "$v"}, {"limit", 3}}}});
+  GroupSpec small = group_one({{"$push", {{"input", "$v"}, {"limit", 2}}}});
+  GroupSpec set = group_one({{"$addToSet", "$v"}});
+  GroupSpec top = group_one({{"$top", {{"sortBy", {{"f", 1}}}, {"output", "$v"}}}});
+  GroupSpec median = group_one({{"$median", {{"input", "$v"}, {"method", "approximate"}}}});
+  GroupState c = count.new_state();
+  c.add(reading(1, Value(1)).doc, 1);
+  GroupState p = push.new_state();
+  for (TimeMs t : {1, 2, 3}) p.add(reading(t, Value(t)).doc, t);
+  auto load = [](const GroupSpec& spec, const Value& saved) {
+    GroupState st = spec.new_state();
+    return st.load(saved);
+  };
+  auto parse = [](const char* text) { return config::to_value(nlohmann::json::parse(text)); };
+  EXPECT_FALSE(load(sum, c.save()));      // another kind's
+  EXPECT_FALSE(load(small, p.save()));    // more than the limit
+  EXPECT_TRUE(load(push, p.save()));
+  EXPECT_FALSE(load(count, parse("[-1]")));
+  EXPECT_FALSE(load(count, parse("[1, 2]")));
+  EXPECT_FALSE(load(count, parse("[\"1\"]")));
+  EXPECT_FALSE(load(push, parse("[[3, 1, 2, 2]]")));  // times out of order
+  EXPECT_FALSE(load(set, parse("[[1, 2, 1, 1]]")));   // values out of order
+  EXPECT_FALSE(load(set, parse("[[1, 2, 1, 2]]")));   // twice the same value
+  EXPECT_TRUE(load(set, parse("[[1, 1, 0, 2]]")));
+  EXPECT_FALSE(load(top, parse("[[1, [], 5]]")));     // sort keys of another sortBy
+  EXPECT_TRUE(load(top, parse("[[1, [3], 5]]")));
+  EXPECT_FALSE(load(median, parse("[[0, [0, false, [1]], [0, false, [-1]]]]")));
+  EXPECT_FALSE(load(median, parse("[[0, [99999999, false, [1]], [0, false, []]]]")));
+  EXPECT_TRUE(load(median, parse("[[2, [10, true, [1, 0, 4]], [0, false, []]]]")));
+  EXPECT_FALSE(load(sum, parse("[[1, 0, \"x\", 0, true]]")));
+  EXPECT_FALSE(load(sum, parse("{}")));
 }
 
 }  // namespace

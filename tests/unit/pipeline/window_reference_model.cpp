@@ -488,6 +488,7 @@ void WindowModel::emit_groups(size_t index, TimeMs start, TimeMs end,
     e.end = end;
     e.id = accepted_[rs.front()].id;
     e.id_json = id_json;
+    e.partition = accepted_[rs.front()].partition;
     e.doc = compute(rs, e.scales);
     out.push_back(std::move(e));
   }
@@ -511,6 +512,8 @@ void WindowModel::publish(std::vector<Emission> out) {
     }
     Value meta = Value::object();
     meta.set("window", std::move(window));
+    meta.set("outputId", expected_output_id(spec_.pipeline, e.id_json, e.partition, e.start, e.end,
+                                            std::max(e.revision, 0)));
     e.doc.set("_stream_meta", std::move(meta));
     result_.emissions.push_back(std::move(e));
   }
@@ -789,6 +792,25 @@ std::string compare_documents(const ModelSpec& spec, const Value& engine, const 
     }
   }
   return "";
+}
+
+std::string expected_output_id(const std::string& pipeline, const std::string& id_json,
+                               const std::string& partition, TimeMs start, TimeMs end,
+                               int64_t revision) {
+  uint64_t h = 14695981039346656037ull;  // the FNV-1a 64-bit offset basis
+  for (const std::string& field : {pipeline, id_json, partition, std::to_string(start),
+                                   std::to_string(end), std::to_string(revision)}) {
+    std::string bytes = field;
+    bytes.push_back(static_cast<char>(0xff));
+    for (char c : bytes) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 1099511628211ull;  // the FNV-1a 64-bit prime
+    }
+  }
+  static const char* const kDigits = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4) out[static_cast<size_t>(i)] = kDigits[h & 15];
+  return out;
 }
 
 }  // namespace weir::reference

@@ -97,6 +97,8 @@ struct ModelSpec {
   bool late_update = false;
   IdSpec id;
   std::vector<AccSpec> accs;
+  // The pipeline's name (not part of the stage spec): the output ids hash it.
+  std::string pipeline = "p";
 
   // Reads a stage spec (the object inside {"$tumblingWindow": ...}). Throws
   // std::runtime_error on anything the model does not support.
@@ -117,6 +119,7 @@ struct Emission {
   TimeMs end = 0;
   Value id;
   std::string id_json;
+  std::string partition;  // sessions: the partitionBy value as JSON
   int revision = -1;  // -1: no "revision" member (late: "dlq")
   Value doc;
   // Per accumulator: the largest magnitude among its numeric inputs (the scale of the
@@ -223,5 +226,13 @@ std::string compare_documents(const ModelSpec& spec, const Value& engine, const 
 
 // Exact structural equality, types included (1 and 1.0 differ).
 bool same_value(const Value& a, const Value& b);
+
+// The contract's output id (_stream_meta.outputId): 16 lowercase hex digits of the 64-bit
+// FNV-1a of the pipeline name, the _id's JSON text, the partition's JSON text (sessions;
+// else empty), start, end and revision (decimal; 0 without "update"), each followed by the
+// byte 0xff.
+std::string expected_output_id(const std::string& pipeline, const std::string& id_json,
+                               const std::string& partition, TimeMs start, TimeMs end,
+                               int64_t revision);
 
 }  // namespace weir::reference

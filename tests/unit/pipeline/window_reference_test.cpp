@@ -817,6 +817,7 @@ TEST(WindowReference, CaseFilesAgreeWithTheModel) {
                             : stage == "$hoppingWindow" ? WindowKind::kHopping
                                                         : WindowKind::kSession;
     ModelSpec spec = ModelSpec::parse(kind, file.at("spec"));
+    spec.pipeline = "cases";  // as window_cases_test builds them
     std::vector<Step> steps;
     TimeMs now = kMinTime;
     for (const Json& j : file.at("steps")) {

@@ -74,10 +74,12 @@ TEST(TumblingWindow, ClosesWhenWatermarkPassesEnd) {
   ASSERT_EQ(ctx.out.size(), 2u);
   EXPECT_EQ(ctx.out[0].doc.to_json(),
             R"({"_id":"a","n":2,"sum":8,"avg":4,"min":3,"max":5,"first":3,"last":5,)"
-            R"("_stream_meta":{"window":{"start":"1970-01-01T00:00:00.000Z","end":"1970-01-01T00:00:01.000Z"}}})");
+            R"("_stream_meta":{"window":{"start":"1970-01-01T00:00:00.000Z","end":"1970-01-01T00:00:01.000Z"},)"
+            R"("outputId":"010d16456e33ad89"}})");
   EXPECT_EQ(ctx.out[1].doc.to_json(),
             R"({"_id":"b","n":1,"sum":2.5,"avg":2.5,"min":2.5,"max":2.5,"first":2.5,"last":2.5,)"
-            R"("_stream_meta":{"window":{"start":"1970-01-01T00:00:00.000Z","end":"1970-01-01T00:00:01.000Z"}}})");
+            R"("_stream_meta":{"window":{"start":"1970-01-01T00:00:00.000Z","end":"1970-01-01T00:00:01.000Z"},)"
+            R"("outputId":"af484f93bd27d4bc"}})");
   EXPECT_EQ(ctx.out[0].event_time, 999);
 }
 
