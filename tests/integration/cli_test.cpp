@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "state/journal.hpp"
 #include "state/sqlite/state_store.hpp"
 #include "support/process.hpp"
 
@@ -174,16 +175,19 @@ TEST(Cli, ReplayGivesExactDeterministicOutput) {
   EXPECT_EQ(lines[0]["payload"]["payload"], "{\"ts\":2001,");
   // 2-3. ts 2300 moves the watermark past 2000: window [1000,2000) closes, groups in _id order.
   EXPECT_EQ(lines[1], json::parse(R"({"topic":"agg/a","payload":{"_id":"a","n":2,"sum":3.5,"avg":1.75,"last":2.5,
-      "_stream_meta":{"window":{"start":"1970-01-01T00:00:01.000Z","end":"1970-01-01T00:00:02.000Z"}}}})"));
+      "_stream_meta":{"window":{"start":"1970-01-01T00:00:01.000Z","end":"1970-01-01T00:00:02.000Z"},
+      "outputId":"2874a4687213397f"}}})"));
   EXPECT_EQ(lines[2], json::parse(R"({"topic":"agg/b","payload":{"_id":"b","n":1,"sum":5,"avg":5.0,"last":5,
-      "_stream_meta":{"window":{"start":"1970-01-01T00:00:01.000Z","end":"1970-01-01T00:00:02.000Z"}}}})"));
+      "_stream_meta":{"window":{"start":"1970-01-01T00:00:01.000Z","end":"1970-01-01T00:00:02.000Z"},
+      "outputId":"7d290148084716e0"}}})"));
   // 4. ts 900 belongs to a closed window: late.
   EXPECT_EQ(lines[3]["topic"], "dlq/p");
   EXPECT_EQ(lines[3]["payload"]["reason"], "late");
   EXPECT_EQ(lines[3]["payload"]["eventTime"], "1970-01-01T00:00:00.900Z");
   // 5. end of input closes the open window [2000,3000).
   EXPECT_EQ(lines[4], json::parse(R"({"topic":"agg/a","payload":{"_id":"a","n":1,"sum":4,"avg":4.0,"last":4,
-      "_stream_meta":{"window":{"start":"1970-01-01T00:00:02.000Z","end":"1970-01-01T00:00:03.000Z"}}}})"));
+      "_stream_meta":{"window":{"start":"1970-01-01T00:00:02.000Z","end":"1970-01-01T00:00:03.000Z"},
+      "outputId":"2d5fb5ee4983ef0b"}}})"));
   (void)expected;
 }
 
@@ -312,7 +316,11 @@ TEST(Cli, StatePrintsWhatADatabaseHoldsAndRefusesBrokenOnes) {
     store->put("room-temps", 5, "window/1", "abc");
     store->put("room-temps", 5, "window/2", "defg");
     store->put("anomalies", 1, "dev-1", "x");
+    store->put("win", 2, "#stage", R"({"kind":"$tumblingWindow","groups":3,"openWindows":2,"watermark":1767225600000})");
+    store->put("#engine", 0, "source", R"({"journalSeq":2})");
     store->commit();
+    auto journal = state::Journal::open({.dir = db + ".journal"});
+    for (int i = 0; i < 5; ++i) journal->append(0, 1, 0, "t", "m");
   }
   json config = base_config();
   config["state"] = {{"path", db}, {"synchronous", "full"}};
@@ -327,6 +335,14 @@ TEST(Cli, StatePrintsWhatADatabaseHoldsAndRefusesBrokenOnes) {
     EXPECT_NE(r.out.find("journal mode wal"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("pipeline \"room-temps\" stage 5: 2 entries, 23 bytes"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("pipeline \"anomalies\" stage 1: 1 entries"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("pipeline \"win\" stage 2 $tumblingWindow: 1 entries, 85 bytes, 3 groups, 2 open "
+                         "windows, watermark 2026-01-01T00:00:00.000Z"),
+              std::string::npos)
+        << r.out;
+    EXPECT_EQ(r.out.find("#engine"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("checkpoint covers the journal up to message 2"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("1 segment(s)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("3 message(s) after the checkpoint"), std::string::npos) << r.out;
   }
   const std::pair<const char*, const char*> broken[] = {
       {"zero-length.db", "is empty (0 bytes)"},

@@ -158,7 +158,7 @@ TEST(Service, AnActiveAlertSurvivesACleanRestart) {
   }
   auto st = run_command({WEIR_EXE, "state", "--db", dir.file("weir.db")});
   ASSERT_EQ(st.exit_code, 0) << st.err;
-  EXPECT_NE(st.out.find("pipeline \"watch\" stage 1: 2 entries"), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("pipeline \"watch\" stage 1 $detect: 2 entries"), std::string::npos) << st.out;
   Process weir = start_weir(dir, "weir2.log");
   EXPECT_NE(weir.log().find("state: 2 entries restored"), std::string::npos) << weir.log();
   collector.publish("in/a", R"({"v": 10})");

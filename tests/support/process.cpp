@@ -161,6 +161,10 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  if (std::getenv("WEIR_KEEP_TEST_DIRS") != nullptr) {
+    std::fprintf(stderr, "kept %s (WEIR_KEEP_TEST_DIRS)\n", path_.c_str());
+    return;
+  }
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }
