@@ -6,19 +6,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/fnv.hpp"
+
 namespace weir::engine {
-
-namespace {
-
-uint64_t fnv1a(uint64_t h, std::string_view s) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-}  // namespace
 
 DurableIngest::DurableIngest(std::unique_ptr<state::Journal> journal, uint64_t applied)
     : journal_(std::move(journal)), applied_(applied),
@@ -32,9 +22,7 @@ DurableIngest::DurableIngest(std::unique_ptr<state::Journal> journal, uint64_t a
 }
 
 uint64_t DurableIngest::hash_of(const std::string& topic, const std::string& payload) {
-  uint64_t h = fnv1a(1469598103934665603ull, topic);
-  h = fnv1a(h, std::string_view("\0", 1));
-  return fnv1a(h, payload);
+  return core::fnv1a(core::fnv1a(core::kFnvOffset, topic), payload);
 }
 
 void DurableIngest::remember(uint32_t connection, uint32_t mid, uint64_t hash) {

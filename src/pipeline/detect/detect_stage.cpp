@@ -1,5 +1,7 @@
 #include "pipeline/detect/detect_stage.hpp"
 
+#include "core/fnv.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -74,16 +76,6 @@ FieldPath field_path(const config::Node& node) {
   std::string name = strip_dollar(node.as_nonempty_string());
   if (name.empty()) node.fail("a field name");
   return FieldPath(name);
-}
-
-uint64_t fnv1a(uint64_t h, std::string_view s) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  h ^= 0xff;  // field separator
-  h *= 0x100000001b3ULL;
-  return h;
 }
 
 void set_number(Value& doc, std::string_view key, double v) {
@@ -333,7 +325,8 @@ bool DetectStage::take_token(TimeMs now) {
 }
 
 std::string DetectStage::alert_id(const Series& s, size_t method, TimeMs raised_at) const {
-  uint64_t h = 0xcbf29ce484222325ULL;
+  using core::fnv1a;
+  uint64_t h = core::kFnvOffset;
   h = fnv1a(h, pipeline_);
   h = fnv1a(h, s.group->key);
   h = fnv1a(h, options_.fields[s.field].first);
@@ -345,9 +338,7 @@ std::string DetectStage::alert_id(const Series& s, size_t method, TimeMs raised_
   h ^= h >> 27;
   h *= 0x94d049bb133111ebULL;
   h ^= h >> 31;
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
-  return std::string(buf, 16);
+  return core::hex16(h);
 }
 
 void DetectStage::transition(StageContext& ctx, Series& s, size_t method, AlertStep step,

@@ -523,27 +523,8 @@ bool SessionWindow::load_partition(const Value& v, Partition& p) const {
 void SessionWindow::save(StateWriter& out, SaveMode mode) {
   if (!batch_.empty()) out_.add_batch(batch_);  // (empty between calls)
   out.put(kStageKey, stage_entry());
-  if (mode == SaveMode::kAll) {
-    for (auto& [key, p] : partitions_) {
-      entry_key_.assign(kPartitionPrefix);
-      entry_key_ += key;
-      out.put(entry_key_, save_partition(p));
-      p.dirty = false;
-    }
-  } else {
-    for (const std::string& key : dirty_) {
-      entry_key_.assign(kPartitionPrefix);
-      entry_key_ += key;
-      auto it = partitions_.find(key);
-      if (it == partitions_.end()) {
-        out.erase(entry_key_);
-      } else if (it->second.dirty) {  // (a partition listed twice was erased and came back)
-        out.put(entry_key_, save_partition(it->second));
-        it->second.dirty = false;
-      }
-    }
-  }
-  dirty_.clear();
+  save_entries(out, mode, partitions_, dirty_, kPartitionPrefix, entry_key_,
+               [&](const Partition& p) { return save_partition(p); });
   out_.save(out, mode);
 }
 

@@ -624,27 +624,7 @@ bool TimeWindow::load_key(const Value& v, Key& k) const {
 void TimeWindow::save(StateWriter& out, SaveMode mode) {
   if (!batch_.empty()) out_.add_batch(batch_);  // (empty between calls)
   out.put(kStageKey, stage_entry());
-  if (mode == SaveMode::kAll) {
-    for (auto& [key, k] : keys_) {
-      entry_key_.assign(kKeyPrefix);
-      entry_key_ += key;
-      out.put(entry_key_, save_key(k));
-      k.dirty = false;
-    }
-  } else {
-    for (const std::string& key : dirty_) {
-      entry_key_.assign(kKeyPrefix);
-      entry_key_ += key;
-      auto it = keys_.find(key);
-      if (it == keys_.end()) {
-        out.erase(entry_key_);
-      } else if (it->second.dirty) {  // (a key listed twice was erased and came back)
-        out.put(entry_key_, save_key(it->second));
-        it->second.dirty = false;
-      }
-    }
-  }
-  dirty_.clear();
+  save_entries(out, mode, keys_, dirty_, kKeyPrefix, entry_key_, [&](const Key& k) { return save_key(k); });
   out_.save(out, mode);
 }
 

@@ -152,6 +152,36 @@ class OutputQueue {
   Value meta_;
 };
 
+// A window stage's per-group checkpoint entries, "<prefix><key>": all of them (kAll), or
+// those of the keys listed in `dirty` since the last save, erasing the ones no longer in
+// `map` (kChanged). Entries are the map's values with a `dirty` flag; `save` makes the Value.
+template <typename Map, typename SaveFn>
+void save_entries(StateWriter& out, Operator::SaveMode mode, Map& map, std::vector<std::string>& dirty,
+                  std::string_view prefix, std::string& key, SaveFn save) {
+  auto entry_key = [&](const std::string& k) -> const std::string& {
+    key.assign(prefix);
+    key += k;
+    return key;
+  };
+  if (mode == Operator::SaveMode::kAll) {
+    for (auto& [k, v] : map) {
+      out.put(entry_key(k), save(v));
+      v.dirty = false;
+    }
+  } else {
+    for (const std::string& k : dirty) {
+      auto it = map.find(k);
+      if (it == map.end()) {
+        out.erase(entry_key(k));
+      } else if (it->second.dirty) {  // (a key listed twice was erased and came back)
+        out.put(entry_key(k), save(it->second));
+        it->second.dirty = false;
+      }
+    }
+  }
+  dirty.clear();
+}
+
 // floor(t) on a grid of `step` aligned at `offset`.
 inline TimeMs grid_floor(TimeMs t, TimeMs step, TimeMs offset) {
   return floor_div(t - offset, step) * step + offset;

@@ -235,21 +235,6 @@ bool load_clock(const Value& saved, WindowClock& out) noexcept {
   return true;
 }
 
-uint64_t fnv1a(uint64_t h, std::string_view s) noexcept {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  h ^= 0xff;  // field separator
-  h *= 0x100000001b3ULL;
-  return h;
-}
-
-std::string hex16(uint64_t h) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
-  return std::string(buf, 16);
-}
 
 std::string output_id(std::string_view pipeline, std::string_view id_json,
                       std::string_view partition, TimeMs start, TimeMs end, int64_t revision) {

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/fnv.hpp"
 #include "weir/time.hpp"
 #include "weir/value.hpp"
 
@@ -39,11 +40,9 @@ struct WindowClock;
 Value save_clock(const WindowClock& c);
 bool load_clock(const Value& saved, WindowClock& out) noexcept;
 
-// 64-bit FNV-1a of s, continued from h, then a separator byte (0xff, never in UTF-8 text).
-inline constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
-uint64_t fnv1a(uint64_t h, std::string_view s) noexcept;
-// 16 lowercase hex digits.
-std::string hex16(uint64_t h);
+using core::fnv1a;
+using core::hex16;
+using core::kFnvOffset;
 
 // The id of one output, `_stream_meta.outputId`: FNV-1a over the pipeline's name, the
 // JSON text of the group's _id, the partition key's JSON text (sessions; empty for
