@@ -22,6 +22,7 @@ namespace {
 constexpr auto kPollInterval = std::chrono::milliseconds(50);
 constexpr TimeMs kTickInterval = 100;
 constexpr size_t kBatch = 512;
+constexpr TimeMs kResumeGrace = 5000;
 // Under a steady load the processing thread gathers messages for up to kLinger (or until
 // kWakeBatch are queued) before it processes them: one wake-up per batch instead of one
 // per message, and the outputs of a batch leave together. Only when messages came less
@@ -176,7 +177,14 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
   TimeMs last_stats = last_tick;
   TimeMs last_checkpoint = last_tick;
   uint64_t last_full_waits = 0;
+  // After restoring a checkpoint, ticks (idle timeouts, dead-man timers) wait for the first
+  // message or kResumeGrace: the last reading before the stop may be long ago, and the
+  // broker is about to deliver what arrived meanwhile; an idle timeout counted across the
+  // downtime would close windows those readings belong to.
+  bool ticks_held = durable != nullptr;
+  const TimeMs resume_by = clock.now() + kResumeGrace;
   auto process_batch = [&] {
+    if (!batch.empty()) ticks_held = false;
     for (auto& m : batch) {
       engine.handle(m);
       if (m.seq != 0) applied = m.seq;
@@ -188,7 +196,8 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
   bool warned_waiting = false;
   auto maybe_tick = [&] {
     TimeMs now = clock.now();
-    if (now - last_tick >= kTickInterval) {
+    if (ticks_held && now >= resume_by) ticks_held = false;
+    if (now - last_tick >= kTickInterval && !ticks_held) {
       engine.tick();
       last_tick = now;
     }
