@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <string>
 
+#include "config/config.hpp"
+#include "engine/checkpoint.hpp"
+#include "engine/engine.hpp"
 #include "state/journal.hpp"
 #include "state/sqlite/state_store.hpp"
 
@@ -66,5 +69,52 @@ void BM_Checkpoint(benchmark::State& state) {
   fs::remove_all(dir);
 }
 BENCHMARK(BM_Checkpoint)->Arg(1000)->Arg(100000)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+// What weir's checkpoint costs with real stage state: the realistic pipeline's 1-minute
+// tumbling window (six accumulators) holding `groups` devices, each of which had a reading
+// since the previous checkpoint; save_checkpoint(kChanged) serialises those groups and
+// writes them in one transaction (WAL, synchronous=NORMAL). The readings are not timed.
+void BM_CheckpointWindowGroups(benchmark::State& state) {
+  using namespace weir;
+  const std::string dir = temp_dir();
+  {
+    const auto groups = static_cast<size_t>(state.range(0));
+    auto cfg = config::Config::parse(R"({
+      "connections": {"local": {"type": "mqtt"}},
+      "pipelines": [{"name": "p", "pipeline": [
+        {"$source": {"connectionName": "local", "topic": "sensors/+device/telemetry", "timeField": "ts"}},
+        {"$tumblingWindow": {"interval": {"size": 1, "unit": "hour"},
+          "pipeline": [{"$group": {"_id": "$device", "n": {"$count": {}}, "avg": {"$avg": "$temp"},
+            "min": {"$min": "$temp"}, "max": {"$max": "$temp"}, "sum": {"$sum": "$temp"}, "last": {"$last": "$temp"}}}]}},
+        {"$emit": {"connectionName": "local", "topic": "agg/{_id}"}}]}]})",
+                                     "bench.json");
+    const TimeMs start = 1767225600000;
+    ManualClock clock(start);
+    engine::Engine engine(cfg, clock);
+    auto store = StateStore::open({.path = dir + "/weir.db"});
+    std::vector<Message> messages(groups);
+    for (size_t d = 0; d < groups; ++d) {
+      messages[d].topic = "sensors/dev-" + std::to_string(d) + "/telemetry";
+      messages[d].received = start;
+    }
+    int64_t round = 0;
+    uint64_t entries = 0;
+    engine::save_checkpoint(engine, *store, Operator::SaveMode::kAll);
+    for (auto _ : state) {
+      state.PauseTiming();
+      ++round;
+      for (auto& m : messages) {
+        m.payload = "{\"ts\":" + std::to_string(start + round) + ",\"temp\":" + std::to_string(20 + round % 7) + ".5}";
+        engine.handle(m);
+      }
+      state.ResumeTiming();
+      entries = engine::save_checkpoint(engine, *store, Operator::SaveMode::kChanged).entries;
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(groups));
+    state.counters["entries"] = static_cast<double>(entries);
+  }
+  fs::remove_all(dir);
+}
+BENCHMARK(BM_CheckpointWindowGroups)->Arg(1000)->Arg(100000)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 }  // namespace
