@@ -241,6 +241,8 @@ uint64_t Journal::scan(const std::string& path, uint64_t after, uint64_t upto,
       rec.payload.assign(body.data() + kFixed + topic_len, body.size() - kFixed - topic_len);
       (*visit)(rec);
     }
+    // Past `upto` the writer may be appending right now: never read what it has half written.
+    if (seq >= upto) break;
   }
   return good;
 }
@@ -259,6 +261,7 @@ void Journal::replay(uint64_t after, const std::function<void(const JournalRecor
     uint64_t last_seq = 0;
     bool clean = true;
     const uint64_t good = scan(segs[i].path, after, upto, &visit, last_seq, clean);
+    if (last_seq >= upto) return;  // all that was asked for; what follows may be in the writing
     // A read-only reader may see the writer's record half-written at the very end.
     if ((!clean && !(last && options_.read_only)) || (!last && good != segs[i].bytes)) {
       throw JournalError(segs[i].path + ": corrupt record at byte " + std::to_string(good) +

@@ -63,8 +63,9 @@ class Journal {
   // Makes the next record's seq at least after + 1 (a journal deleted or older than the
   // checkpoint that names `after` must not hand out numbers the checkpoint already covers).
   void continue_after(uint64_t after);
-  // Visits every record with after < seq <= upto, in order. Throws JournalError on a
-  // corrupt record before the tail.
+  // Visits every record with after < seq <= upto, in order, reading nothing past upto (so
+  // it may run while append() adds records after upto). Throws JournalError on a corrupt
+  // record before the tail.
   void replay(uint64_t after, const std::function<void(const JournalRecord&)>& visit,
               uint64_t upto = UINT64_MAX) const;
   // Deletes the segments whose records all have seq <= upto (never the one being written).
