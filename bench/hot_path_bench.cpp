@@ -35,6 +35,7 @@ class NullSink final : public Sink {
     return SinkResult::kOk;
   }
   bool ready() const noexcept override { return true; }
+  void poll(std::vector<SinkConfirmation>&) override {}
   uint64_t sent() const noexcept { return sent_; }
 
  private:

@@ -114,6 +114,7 @@ int cmd_stages(std::ostream& out) {
   print_component(out, engine::source_info());
   for (const auto& s : engine::builtin_stages()) print_component(out, s.factory.info());
   print_component(out, engine::emit_info());
+  print_component(out, engine::merge_info());
   return kExitOk;
 }
 
@@ -191,7 +192,14 @@ int cmd_state(const std::string& config_file, const std::string& db_path, std::o
     } catch (const state::JournalError& e) {
       out << "journal: " << e.what() << "\n";
     }
-    out << "outbox: none (no store-and-forward sink configured)\n";
+    if (sum.outboxes.empty()) {
+      out << "outbox: empty\n";
+    } else {
+      for (const auto& o : sum.outboxes) {
+        out << "outbox \"" << o.sink << "\": " << o.entries << " output(s), " << o.bytes
+            << " bytes, oldest from " << format_iso8601(o.oldest) << "\n";
+      }
+    }
     return kExitOk;
   } catch (const state::StateError& e) {
     err << "weir: state error: " << e.what() << "\n";

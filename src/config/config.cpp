@@ -10,12 +10,14 @@ namespace weir::config {
 namespace {
 
 constexpr OptionSpec kConnectionOptions[] = {
-    {"type", OptionType::kString, true, "", "connection type: \"mqtt\""},
+    {"type", OptionType::kString, true, "", "connection type: \"mqtt\", \"kafka\" or \"sqlite\""},
     {"host", OptionType::kString, false, "127.0.0.1", "broker host name or address"},
     {"port", OptionType::kInteger, false, "1883 (8883 with tls)", "broker port"},
     {"clientId", OptionType::kString, false, "weir-<connection>", "MQTT client id; fixed so the broker keeps the session"},
     {"keepalive", OptionType::kInteger, false, "30", "keepalive in seconds"},
     {"cleanSession", OptionType::kBoolean, false, "false", "start a new session each time (loses what the broker queued)"},
+    {"mqttVersion", OptionType::kString, false, "auto",
+     "\"auto\" (MQTT 5, or 3.1.1 when the broker refuses 5), \"5\" or \"3.1.1\""},
     {"username", OptionType::kString, false, "", "user name"},
     {"password", OptionType::kString, false, "", "password (prefer passwordFile or passwordEnv)"},
     {"passwordFile", OptionType::kString, false, "", "file whose first line is the password"},
@@ -23,8 +25,47 @@ constexpr OptionSpec kConnectionOptions[] = {
     {"tls", OptionType::kObject, false, "", "TLS: caFile, caPath, certFile, keyFile, insecure"},
     {"reconnectMinMs", OptionType::kInteger, false, "500", "first reconnect delay"},
     {"reconnectMaxMs", OptionType::kInteger, false, "30000", "longest reconnect delay (exponential back-off)"},
+    {"outbox", OptionType::kObject, false, "none (on for kafka)",
+     "store-and-forward: maxBytes, maxAge, drainRate, resendPriority, maxInFlight"},
 };
-constexpr ComponentInfo kConnectionInfo{"connection", "a broker connection", kConnectionOptions};
+constexpr ComponentInfo kConnectionInfo{"connection", "an MQTT broker connection", kConnectionOptions};
+
+constexpr OptionSpec kKafkaOptions[] = {
+    {"type", OptionType::kString, true, "", "\"kafka\""},
+    {"bootstrapServers", OptionType::kString, true, "", "host:port[,host:port...] of the Kafka brokers"},
+    {"clientId", OptionType::kString, false, "weir-<connection>", "Kafka client.id"},
+    {"compression", OptionType::kString, false, "lz4", "none, gzip, snappy, lz4 or zstd"},
+    {"lingerMs", OptionType::kInteger, false, "20", "how long a batch waits to fill (linger.ms)"},
+    {"batchMessages", OptionType::kInteger, false, "10000", "most messages per batch (batch.num.messages)"},
+    {"batchBytes", OptionType::kInteger, false, "1000000", "most bytes per batch (batch.size)"},
+    {"username", OptionType::kString, false, "", "SASL user name (sasl.mechanisms PLAIN unless set in options)"},
+    {"password", OptionType::kString, false, "", "SASL password (prefer passwordFile or passwordEnv)"},
+    {"passwordFile", OptionType::kString, false, "", "file whose first line is the SASL password"},
+    {"passwordEnv", OptionType::kString, false, "", "environment variable holding the SASL password"},
+    {"tls", OptionType::kObject, false, "", "TLS: caFile, caPath, certFile, keyFile, insecure"},
+    {"reconnectMinMs", OptionType::kInteger, false, "500", "first reconnect delay (reconnect.backoff.ms)"},
+    {"reconnectMaxMs", OptionType::kInteger, false, "30000", "longest reconnect delay (reconnect.backoff.max.ms)"},
+    {"options", OptionType::kObject, false, "", "other librdkafka settings, passed through as strings"},
+    {"outbox", OptionType::kObject, false, "defaults", "store-and-forward: maxBytes, maxAge, drainRate, "
+                                                        "resendPriority, maxInFlight"},
+};
+constexpr ComponentInfo kKafkaInfo{"kafka connection", "a Kafka cluster to produce to", kKafkaOptions};
+
+constexpr OptionSpec kSqliteOptions[] = {
+    {"type", OptionType::kString, true, "", "\"sqlite\""},
+    {"path", OptionType::kString, true, "", "the SQLite database $merge writes to (created when missing)"},
+};
+constexpr ComponentInfo kSqliteInfo{"sqlite connection", "a local SQLite database for $merge", kSqliteOptions};
+
+constexpr OptionSpec kOutboxOptions[] = {
+    {"maxBytes", OptionType::kInteger, false, "268435456 (256 MiB)", "past it the oldest outputs are dropped"},
+    {"maxAge", OptionType::kDuration, false, "7 days", "older outputs are dropped"},
+    {"drainRate", OptionType::kNumber, false, "0 (no limit)", "backlog outputs sent per second after an outage"},
+    {"resendPriority", OptionType::kString, false, "order",
+     "\"order\": strictly in order, new outputs wait behind the backlog; \"live\": new outputs go first"},
+    {"maxInFlight", OptionType::kInteger, false, "1000", "outputs handed to the sink and not yet confirmed"},
+};
+constexpr ComponentInfo kOutboxInfo{"outbox", "store-and-forward", kOutboxOptions};
 
 constexpr OptionSpec kTlsOptions[] = {
     {"caFile", OptionType::kString, false, "", "PEM file of trusted CA certificates"},
@@ -84,13 +125,105 @@ std::string read_password_file(const Node& node) {
   return line;
 }
 
+std::string read_password(const Node& node) {
+  std::string password;
+  int sources = 0;
+  if (auto p = node.get("password")) { password = p->as_string(); ++sources; }
+  if (auto p = node.get("passwordFile")) { password = read_password_file(*p); ++sources; }
+  if (auto p = node.get("passwordEnv")) {
+    std::string var = p->as_nonempty_string();
+    const char* v = std::getenv(var.c_str());
+    if (v == nullptr) throw ConfigError(p->path(), "environment variable \"" + var + "\" is not set");
+    password = v;
+    ++sources;
+  }
+  if (sources > 1) {
+    throw ConfigError(node.path(), "give only one of password, passwordFile and passwordEnv");
+  }
+  return password;
+}
+
+std::optional<TlsSpec> read_tls(const Node& node) {
+  auto t = node.get("tls");
+  if (!t) return std::nullopt;
+  t->check_options(kTlsInfo);
+  TlsSpec tls;
+  tls.ca_file = t->string_or("caFile", "");
+  tls.ca_path = t->string_or("caPath", "");
+  tls.cert_file = t->string_or("certFile", "");
+  tls.key_file = t->string_or("keyFile", "");
+  tls.insecure = t->bool_or("insecure", false);
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    throw ConfigError(t->path(), "certFile and keyFile go together: give both or neither");
+  }
+  return tls;
+}
+
+OutboxSpec read_outbox(const Node& node) {
+  node.expect_object();
+  node.check_options(kOutboxInfo);
+  OutboxSpec o;
+  o.max_bytes = node.int_or("maxBytes", o.max_bytes, 4096, INT64_MAX);
+  if (auto a = node.get("maxAge")) o.max_age_ms = a->as_duration();
+  if (auto r = node.get("drainRate")) {
+    const double v = r->as_number();
+    if (!(v >= 0) || v > 1e9) r->fail("a rate from 0 (no limit) to 1e9 outputs per second");
+    o.drain_rate = v;
+  }
+  if (auto p = node.get("resendPriority")) o.live_first = p->as_enum({"live", "order"}) == "live";
+  o.max_in_flight = static_cast<size_t>(node.int_or("maxInFlight", 1000, 1, 1000000));
+  return o;
+}
+
+void read_reconnect(const Node& node, ConnectionSpec& c) {
+  c.reconnect_min_ms = static_cast<int>(node.int_or("reconnectMinMs", 500, 10, 3600000));
+  c.reconnect_max_ms =
+      static_cast<int>(node.int_or("reconnectMaxMs", 30000, c.reconnect_min_ms, 3600000));
+}
+
 ConnectionSpec parse_connection(const std::string& name, const Node& node) {
   node.expect_object();
-  node.check_options(kConnectionInfo);
   ConnectionSpec c;
   c.name = name;
   c.path = node.path();
-  c.type = node.at("type").as_enum({"mqtt"});
+  c.type = node.at("type").as_enum({"mqtt", "kafka", "sqlite"});
+  if (c.type == "sqlite") {
+    node.check_options(kSqliteInfo);
+    c.sqlite_path = node.at("path").as_nonempty_string();
+    c.outbox = OutboxSpec{};  // rows leave the outbox when their transaction commits
+    return c;
+  }
+  if (c.type == "kafka") {
+    node.check_options(kKafkaInfo);
+    c.kafka.bootstrap_servers = node.at("bootstrapServers").as_nonempty_string();
+    c.client_id = node.string_or("clientId", "weir-" + name);
+    if (auto z = node.get("compression")) c.kafka.compression = z->as_enum({"none", "gzip", "snappy", "lz4", "zstd"});
+    c.kafka.linger_ms = node.int_or("lingerMs", 20, 0, 900000);
+    c.kafka.batch_messages = node.int_or("batchMessages", 10000, 1, 1000000);
+    c.kafka.batch_bytes = node.int_or("batchBytes", 1000000, 1, 2147483647);
+    c.username = node.string_or("username", "");
+    c.password = read_password(node);
+    c.tls = read_tls(node);
+    read_reconnect(node, c);
+    if (auto o = node.get("options")) {
+      o->expect_object();
+      for (auto it = o->json().begin(); it != o->json().end(); ++it) {
+        Node v = o->at(it.key());
+        std::string text;
+        if (v.is_string()) {
+          text = v.as_string();
+        } else if (v.is_number() || v.json().is_boolean()) {
+          text = v.json().dump();
+        } else {
+          v.fail("a string, number or boolean (librdkafka settings are strings)");
+        }
+        c.kafka.options.emplace_back(it.key(), text);
+      }
+    }
+    c.outbox = node.get("outbox") ? read_outbox(*node.get("outbox")) : OutboxSpec{};
+    return c;
+  }
+  node.check_options(kConnectionInfo);
   c.host = node.string_or("host", "127.0.0.1");
   if (c.host.empty()) node.at("host").fail("a non-empty host name");
   c.client_id = node.string_or("clientId", "weir-" + name);
@@ -99,37 +232,16 @@ ConnectionSpec parse_connection(const std::string& name, const Node& node) {
   }
   c.keepalive = static_cast<int>(node.int_or("keepalive", 30, 5, 65535));
   c.clean_session = node.bool_or("cleanSession", false);
+  if (auto v = node.get("mqttVersion")) {
+    const std::string ver = v->as_enum({"auto", "5", "3.1.1"});
+    c.mqtt_version = ver == "auto" ? 0 : ver == "5" ? 5 : 4;
+  }
   c.username = node.string_or("username", "");
-  int sources = 0;
-  if (auto p = node.get("password")) { c.password = p->as_string(); ++sources; }
-  if (auto p = node.get("passwordFile")) { c.password = read_password_file(*p); ++sources; }
-  if (auto p = node.get("passwordEnv")) {
-    std::string var = p->as_nonempty_string();
-    const char* v = std::getenv(var.c_str());
-    if (v == nullptr) throw ConfigError(p->path(), "environment variable \"" + var + "\" is not set");
-    c.password = v;
-    ++sources;
-  }
-  if (sources > 1) {
-    throw ConfigError(node.path(), "give only one of password, passwordFile and passwordEnv");
-  }
-  if (auto t = node.get("tls")) {
-    t->check_options(kTlsInfo);
-    TlsSpec tls;
-    tls.ca_file = t->string_or("caFile", "");
-    tls.ca_path = t->string_or("caPath", "");
-    tls.cert_file = t->string_or("certFile", "");
-    tls.key_file = t->string_or("keyFile", "");
-    tls.insecure = t->bool_or("insecure", false);
-    if (tls.cert_file.empty() != tls.key_file.empty()) {
-      throw ConfigError(t->path(), "certFile and keyFile go together: give both or neither");
-    }
-    c.tls = tls;
-  }
+  c.password = read_password(node);
+  c.tls = read_tls(node);
   c.port = static_cast<int>(node.int_or("port", c.tls ? 8883 : 1883, 1, 65535));
-  c.reconnect_min_ms = static_cast<int>(node.int_or("reconnectMinMs", 500, 10, 3600000));
-  c.reconnect_max_ms =
-      static_cast<int>(node.int_or("reconnectMaxMs", 30000, c.reconnect_min_ms, 3600000));
+  read_reconnect(node, c);
+  if (auto o = node.get("outbox")) c.outbox = read_outbox(*o);
   return c;
 }
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -22,9 +23,30 @@ struct TlsSpec {
   bool insecure = false;  // skip server certificate verification (logged loudly)
 };
 
+// Store-and-forward for a connection's outputs ("outbox"): outputs wait in the state
+// database until the sink confirms them.
+struct OutboxSpec {
+  int64_t max_bytes = 256LL * 1024 * 1024;        // past it, the oldest entries are dropped
+  int64_t max_age_ms = 7LL * 24 * 3600 * 1000;    // older entries are dropped
+  double drain_rate = 0;                          // backlog messages per second (0: no limit)
+  bool live_first = false;                        // resendPriority "live" (default "order")
+  size_t max_in_flight = 1000;                    // sent, awaiting confirmation
+};
+
+// A Kafka connection ("type": "kafka"): the producer's settings.
+struct KafkaSpec {
+  std::string bootstrap_servers;
+  std::string compression = "lz4";  // none, gzip, snappy, lz4, zstd
+  int64_t linger_ms = 20;           // linger.ms: how long a batch waits to fill
+  int64_t batch_messages = 10000;   // batch.num.messages
+  int64_t batch_bytes = 1000000;    // batch.size
+  // Passed through to librdkafka as they are ("options": {"socket.timeout.ms": "10000"}).
+  std::vector<std::pair<std::string, std::string>> options;
+};
+
 struct ConnectionSpec {
   std::string name;
-  std::string type;  // "mqtt"
+  std::string type;  // "mqtt", "kafka" or "sqlite"
   std::string host = "127.0.0.1";
   int port = 1883;
   std::string client_id;
@@ -35,6 +57,12 @@ struct ConnectionSpec {
   std::optional<TlsSpec> tls;
   int reconnect_min_ms = 500;
   int reconnect_max_ms = 30000;
+  // MQTT protocol: 0 = auto (MQTT 5, falling back to 3.1.1 when the broker refuses it),
+  // 4 = 3.1.1, 5 = MQTT 5.
+  int mqtt_version = 0;
+  KafkaSpec kafka;           // type "kafka"
+  std::string sqlite_path;   // type "sqlite": the database file $merge writes to
+  std::optional<OutboxSpec> outbox;
   std::string path;  // JSON pointer of the connection, for messages
 };
 

@@ -71,11 +71,16 @@ CheckpointStats save_checkpoint(Engine& engine, state::StateStore& store, Operat
         p->stage(i).save(w, mode);
       }
     }
+    // The outboxes' new and confirmed entries ride in the same transaction: the outputs in
+    // the database are always those of the state in the database.
+    for (auto* box : engine.router().outboxes()) box->save();
     store.commit();
   } catch (...) {
     store.rollback();
+    for (auto* box : engine.router().outboxes()) box->save_failed();
     throw;
   }
+  for (auto* box : engine.router().outboxes()) box->committed();
   return stats;
 }
 

@@ -21,7 +21,7 @@ uint32_t connection_index(std::vector<std::string>& names, const std::string& na
 }
 
 std::string stage_list() {
-  std::string list = "$source, $emit";
+  std::string list = "$source, $emit, $merge";
   for (const auto& s : builtin_stages()) list += ", " + std::string(s.name);
   return list;
 }
@@ -44,16 +44,30 @@ Engine::Engine(const config::Config& config, const Clock& clock, EngineOptions o
     }
     config::Node source_node = first.at("$source");
     SourceSpec source = SourceSpec::parse(source_node);
-    config.connection(source.connection, source_node.path() + "/connectionName");
-    // Last stage: $emit.
+    const auto& src_conn_spec = config.connection(source.connection, source_node.path() + "/connectionName");
+    if (src_conn_spec.type != "mqtt") {
+      throw config::ConfigError(source_node.path() + "/connectionName",
+                                "connection \"" + source.connection + "\" is of type " + src_conn_spec.type +
+                                    ", expected a connection of type mqtt");
+    }
+    // Last stage: $emit or $merge.
     size_t n = stages.size();
     config::Node last = stages.at(n - 1);
-    if (n < 2 || last.single_operator_key("stage") != "$emit") {
-      last.fail("the last stage to be {\"$emit\": {...}}");
+    const std::string last_key = n < 2 ? std::string() : last.single_operator_key("stage");
+    if (last_key != "$emit" && last_key != "$merge") {
+      last.fail("the last stage to be {\"$emit\": {...}} or {\"$merge\": {...}}");
     }
-    config::Node emit_node = last.at("$emit");
-    EmitSpec emit = EmitSpec::parse(emit_node);
-    config.connection(emit.connection, emit_node.path() + "/connectionName");
+    config::Node emit_node = last.at(last_key);
+    EmitSpec emit = last_key == "$emit" ? EmitSpec::parse(emit_node) : EmitSpec::parse_merge(emit_node);
+    const std::string emit_conn_path =
+        emit_node.path() + (emit.merge ? "/into/connectionName" : "/connectionName");
+    const auto& emit_conn_spec = config.connection(emit.connection, emit_conn_path);
+    if (emit.merge != (emit_conn_spec.type == "sqlite")) {
+      throw config::ConfigError(emit_conn_path, "connection \"" + emit.connection + "\" is of type " +
+                                                    emit_conn_spec.type + ", expected " +
+                                                    (emit.merge ? "a connection of type sqlite"
+                                                                : "a connection of type mqtt or kafka"));
+    }
 
     std::vector<std::unique_ptr<Operator>> ops;
     for (size_t si = 1; si + 1 < n; ++si) {
@@ -61,7 +75,7 @@ Engine::Engine(const config::Config& config, const Clock& clock, EngineOptions o
       std::string key = stage.single_operator_key("stage");
       const RegisteredStage* reg = find_stage(key);
       if (reg == nullptr) {
-        if (key == "$source" || key == "$emit") {
+        if (key == "$source" || key == "$emit" || key == "$merge") {
           stage.fail(key + " only as the " + (key == "$source" ? "first" : "last") + " stage");
         }
         throw config::ConfigError(stage.path() + "/" + config::pointer_escape(key),
@@ -77,6 +91,11 @@ Engine::Engine(const config::Config& config, const Clock& clock, EngineOptions o
     std::optional<uint32_t> dlq;
     std::string dlq_topic;
     if (spec.dlq) {
+      if (config.connections().at(spec.dlq->connection).type == "sqlite") {
+        throw config::ConfigError(spec.path + "/dlq/connectionName",
+                                  "connection \"" + spec.dlq->connection +
+                                      "\" is of type sqlite, expected a connection of type mqtt or kafka");
+      }
       dlq = connection_index(connection_names_, spec.dlq->connection);
       dlq_topic = spec.dlq->topic;
     }
@@ -282,6 +301,7 @@ std::string Engine::stats_line() const {
   s += " | sinks: sent=" + std::to_string(sc.sent) + " retried=" + std::to_string(sc.retried) +
        " failed=" + std::to_string(sc.failed) + " dropped=" + std::to_string(sc.dropped) +
        " backlog=" + std::to_string(router_.backlog());
+  s += router_.outbox_stats();
   return s;
 }
 

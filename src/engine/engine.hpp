@@ -48,7 +48,9 @@ class Engine {
   // Connections that pipelines publish to ($emit, dlq).
   std::vector<uint32_t> output_connections() const;
 
-  void set_sink(uint32_t connection, Sink* sink) { router_.set_sink(connection, sink); }
+  void set_sink(uint32_t connection, Sink* sink, state::Outbox* outbox = nullptr) {
+    router_.set_sink(connection, sink, outbox);
+  }
 
   void handle(const Message& message);
   // Processing time moved: idle timeouts, retries of parked outputs.
@@ -58,6 +60,7 @@ class Engine {
 
   const std::vector<std::unique_ptr<PipelineRunner>>& pipelines() const noexcept { return pipelines_; }
   const OutputRouter& router() const noexcept { return router_; }
+  OutputRouter& router() noexcept { return router_; }
   uint64_t messages() const noexcept { return messages_; }
   uint64_t unmatched() const noexcept { return unmatched_; }
   std::string stats_line() const;

@@ -71,6 +71,33 @@ void PipelineRunner::emit(const Record& record) {
   record.doc.append_json(out.payload);
   out.qos = emit_.qos;
   out.retain = emit_.retain;
+  out.expiry_s = emit_.message_expiry_s;
+  // The key keeps a group's outputs in one Kafka partition, in order.
+  if (emit_.key) {
+    emit_.key->render(record.doc, out.key);
+  } else if (const Value* id = record.doc.find("_id"); id != nullptr && !id->is_null()) {
+    if (id->is_string()) {
+      out.key = id->as_string();
+    } else {
+      id->append_json(out.key);
+    }
+  }
+  out.headers.emplace_back("weir-pipeline", name_);
+  if (const Value* meta = record.doc.find("_stream_meta"); meta != nullptr && meta->is_object()) {
+    if (const Value* oid = meta->find("outputId"); oid != nullptr && oid->is_string()) {
+      out.output_id = oid->as_string();
+    }
+    if (const Value* w = meta->find("window"); w != nullptr && w->is_object()) {
+      if (const Value* st = w->find("start"); st != nullptr && st->is_string()) {
+        out.headers.emplace_back("weir-window-start", st->as_string());
+      }
+      if (const Value* en = w->find("end"); en != nullptr && en->is_string()) {
+        out.headers.emplace_back("weir-window-end", en->as_string());
+      }
+    }
+  } else if (const Value* aid = record.doc.find("alertId"); aid != nullptr && aid->is_string()) {
+    out.output_id = aid->as_string();
+  }
   ++counters_.outputs;
   router_.send(emit_connection_, std::move(out), clock_.now());
 }

@@ -14,7 +14,10 @@
 #include "engine/durable_ingest.hpp"
 #include "engine/engine.hpp"
 #include "ingest/mqtt/mqtt_client.hpp"
+#include "sink/kafka/kafka_sink.hpp"
 #include "sink/mqtt/mqtt_sink.hpp"
+#include "sink/sqlite/merge_sink.hpp"
+#include "state/outbox.hpp"
 
 namespace weir::engine {
 
@@ -64,11 +67,17 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
   // send outputs again (same ids, same content), never lose one. The first checkpoint of a
   // run, and the one after a failed one, writes everything; the others what changed.
   Operator::SaveMode next_mode = Operator::SaveMode::kAll;
-  std::vector<std::unique_ptr<ingest::MqttClient>> clients;
+  const auto& names = engine.connection_names();
+  // Per connection: its MQTT client (null for kafka and sqlite connections), and its outbox
+  // when it is store-and-forward.
+  std::vector<std::unique_ptr<ingest::MqttClient>> clients(names.size());
+  std::vector<std::unique_ptr<state::Outbox>> outboxes(names.size());
+  // Outputs of connections with an outbox ride in the checkpoint itself; the others must
+  // be confirmed before a checkpoint.
   auto outputs_confirmed = [&] {
     if (engine.router().backlog() > 0) return false;
-    for (const auto& c : clients) {
-      if (c->in_flight() > 0) return false;
+    for (size_t c = 0; c < clients.size(); ++c) {
+      if (clients[c] && !outboxes[c] && clients[c]->in_flight() > 0) return false;
     }
     return true;
   };
@@ -113,13 +122,42 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
     queue.push(std::move(m));
   };
 
-  std::vector<std::unique_ptr<sink::MqttSink>> sinks;
-  const auto& names = engine.connection_names();
+  std::vector<std::unique_ptr<Sink>> sinks;
   for (uint32_t c = 0; c < names.size(); ++c) {
     const auto& spec = config.connections().at(names[c]);
-    clients.push_back(std::make_unique<ingest::MqttClient>(spec, c, clock, ingest));
-    sinks.push_back(std::make_unique<sink::MqttSink>(*clients.back()));
-    engine.set_sink(c, sinks.back().get());
+    std::string error;
+    if (spec.type == "kafka") {
+      auto k = std::make_unique<sink::KafkaSink>(spec);
+      if (!k->start(error)) {
+        spdlog::error("connection \"{}\": {}", spec.name, error);
+        return 1;
+      }
+      sinks.push_back(std::move(k));
+    } else if (spec.type == "sqlite") {
+      auto m = std::make_unique<sink::MergeSink>(spec.name, spec.sqlite_path);
+      if (!m->start(error)) {
+        spdlog::error("connection \"{}\": {}", spec.name, error);
+        return 1;
+      }
+      sinks.push_back(std::move(m));
+    } else {
+      clients[c] = std::make_unique<ingest::MqttClient>(spec, c, clock, ingest);
+      sinks.push_back(std::make_unique<sink::MqttSink>(*clients[c]));
+    }
+    if (spec.outbox) {
+      outboxes[c] = std::make_unique<state::Outbox>(spec.name, *spec.outbox, store);
+      try {
+        outboxes[c]->load();
+      } catch (const state::StateError& e) {
+        spdlog::error("outbox of connection \"{}\": {}", spec.name, e.what());
+        return 3;
+      }
+      if (store == nullptr) {
+        spdlog::warn("connection \"{}\": no state database, so its outbox is kept in memory only (lost at "
+                     "exit)", spec.name);
+      }
+    }
+    engine.set_sink(c, sinks.back().get(), outboxes[c].get());
   }
   // However this function is left (an error, an exception), a network thread blocked on a
   // full queue must be released before the clients are destroyed, or their destructors wait
@@ -142,7 +180,7 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
   }
   for (auto& c : clients) {
     std::string error;
-    if (!c->start(error)) {
+    if (c && !c->start(error)) {
       spdlog::error("connection \"{}\": {}", c->name(), error);
       return 1;
     }
@@ -150,10 +188,13 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
   if (durable) {
     // What the journal holds after the checkpoint: received and acknowledged before the last
     // stop or crash, not yet in the state. Replayed before anything new (the new messages
-    // wait in the queue); outputs need their connections, so wait for them a little.
+    // wait in the queue); outputs need their connections, so wait for them a little (not
+    // for those with an outbox, which keeps their outputs).
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!stop.load() && std::chrono::steady_clock::now() < deadline &&
-           !std::all_of(clients.begin(), clients.end(), [](const auto& c) { return c->connected(); })) {
+           !std::all_of(clients.begin(), clients.end(), [&](const auto& c) {
+             return !c || c->connected() || outboxes[static_cast<size_t>(&c - clients.data())];
+           })) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     uint64_t replayed = 0;
@@ -253,7 +294,9 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
   spdlog::info("stopping: disconnecting, {} message(s) queued", queue.size());
   std::atomic<bool> disconnected{false};
   std::thread stopper([&] {
-    for (auto& c : clients) c->stop();
+    for (auto& c : clients) {
+      if (c) c->stop();
+    }
     disconnected = true;
   });
   while (!disconnected.load()) {
@@ -266,6 +309,12 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
   stopper.join();
   while (queue.drain(batch, kBatch) > 0) process_batch();
   engine.tick();
+  // Outputs handed to a store-and-forward sink: a moment for their confirmations, so they
+  // leave the outbox now rather than being sent again at the next start.
+  for (int i = 0; i < 100 && engine.router().outbox_in_flight() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    engine.router().tick(clock.now());
+  }
   if (store != nullptr && !checkpoint()) {
     // The state stays at the last checkpoint; the journal holds everything since, and the
     // next start replays it and sends these outputs again (same ids, same content).

@@ -331,7 +331,7 @@ TEST(Cli, StatePrintsWhatADatabaseHoldsAndRefusesBrokenOnes) {
     auto r = run_command(argv);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("state database: " + db), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("schema version 1, written by weir "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("schema version 2, written by weir "), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("journal mode wal"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("pipeline \"room-temps\" stage 5: 2 entries, 23 bytes"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("pipeline \"anomalies\" stage 1: 1 entries"), std::string::npos) << r.out;

@@ -12,61 +12,14 @@
 #include "support/mosquitto_broker.hpp"
 #include "support/mqtt_collector.hpp"
 #include "support/process.hpp"
+#include "support/tls_broker.hpp"
 
 namespace weir::test {
 namespace {
 
 using nlohmann::json;
 
-void openssl(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"/usr/bin/openssl"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto r = run_command(argv);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-}
-
-// Makes ca.pem/ca.key, a second unrelated CA other-ca.pem, and server.pem/server.key for
-// 127.0.0.1 signed by ca.pem.
-void make_certificates(const TempDir& dir) {
-  auto f = [&](const char* n) { return dir.file(n); };
-  for (const char* ca : {"ca", "other-ca"}) {
-    openssl({"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-             std::string("/CN=weir test ") + ca, "-keyout", f((std::string(ca) + ".key").c_str()),
-             "-out", f((std::string(ca) + ".pem").c_str())});
-  }
-  openssl({"req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
-           f("server.key"), "-out", f("server.csr")});
-  dir.write("ext.cnf", "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-  openssl({"x509", "-req", "-in", f("server.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"),
-           "-CAcreateserial", "-days", "2", "-extfile", f("ext.cnf"), "-out", f("server.pem")});
-}
-
-class SecureBroker {
- public:
-  explicit SecureBroker(const TempDir& dir) : tls_port_(free_port()) {
-    make_certificates(dir);
-    auto r = run_command({"/usr/bin/mosquitto_passwd", "-b", "-c", dir.file("passwd"), "gateway", "s3cret"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    // mosquitto started as root drops to the "mosquitto" user: let it read the files.
-    chmod(dir.path().c_str(), 0755);
-    for (const char* f : {"passwd", "ca.pem", "server.pem", "server.key"}) chmod(dir.file(f).c_str(), 0644);
-    std::string extra = "per_listener_settings true\n";
-    broker_ = std::make_unique<MosquittoBroker>(
-        dir, "listener " + std::to_string(tls_port_) + " 127.0.0.1\n"
-             "allow_anonymous false\npassword_file " + dir.file("passwd") + "\n"
-             "cafile " + dir.file("ca.pem") + "\ncertfile " + dir.file("server.pem") + "\n"
-             "keyfile " + dir.file("server.key") + "\n",
-        extra);
-    EXPECT_TRUE(wait_until([&] { return port_accepts(tls_port_); }, std::chrono::seconds(10)));
-  }
-  int plain_port() const { return broker_->port(); }
-  int tls_port() const { return tls_port_; }
-  std::string log() const { return broker_->log(); }
-
- private:
-  int tls_port_;
-  std::unique_ptr<MosquittoBroker> broker_;
-};
+using SecureBroker = TlsBroker;
 
 std::string secure_config(const TempDir& dir, int port, const std::string& ca) {
   json cfg = {

@@ -1,6 +1,7 @@
 #include "ingest/mqtt/mqtt_client.hpp"
 
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 
 #include <cerrno>
 #include <algorithm>
@@ -49,6 +50,20 @@ void MqttClient::add_subscription(std::string filter, int qos) {
 }
 
 bool MqttClient::start(std::string& error) {
+  // MQTT 5 where it is safe: libmosquitto 2.0 drops the CONNECT properties when its network
+  // thread reconnects, so an MQTT 5 session would expire at every reconnect (session expiry
+  // 0) and the broker would discard what it queued for our subscriptions meanwhile. "auto"
+  // therefore means MQTT 5 for connections weir only publishes to, 3.1.1 for the others.
+  int version = spec_.mqtt_version;
+  if (version == 0) version = subscriptions_.empty() ? 5 : 4;
+  if (version == 5 && !subscriptions_.empty() && !spec_.clean_session) {
+    spdlog::warn("connection \"{}\": MQTT 5 with subscriptions: after an automatic reconnect the broker "
+                 "session does not persist (libmosquitto sends no session expiry then); messages published "
+                 "while disconnected can be lost. Use \"mqttVersion\": \"3.1.1\" or \"auto\" for ingest",
+                 spec_.name);
+  }
+  protocol_ = version;
+  mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, version == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
   if (!spec_.username.empty() || !spec_.password.empty()) {
     int rc = mosquitto_username_pw_set(mosq_, spec_.username.empty() ? nullptr : spec_.username.c_str(),
                                        spec_.password.empty() ? nullptr : spec_.password.c_str());
@@ -143,19 +158,48 @@ void MqttClient::stop() {
   connected_ = false;
 }
 
-int MqttClient::publish(const std::string& topic, const std::string& payload, int qos, bool retain) {
+int MqttClient::publish(const std::string& topic, const std::string& payload, int qos, bool retain,
+                        const PublishProperties* properties, int* tracked_mid) {
   int mid = 0;
+  mosquitto_property* props = nullptr;
+  if (properties != nullptr && protocol_.load(std::memory_order_relaxed) == 5) {
+    if (properties->message_expiry_s > 0) {
+      mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL, properties->message_expiry_s);
+    }
+    if (properties->content_type != nullptr) {
+      mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, properties->content_type);
+    }
+    if (properties->user_properties != nullptr) {
+      for (const auto& [k, v] : *properties->user_properties) {
+        mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, k.c_str(), v.c_str());
+      }
+    }
+  }
   // Held across the call so the PUBACK's on_publish (network thread) finds the id.
   std::lock_guard lock(in_flight_mu_);
-  int rc = mosquitto_publish(mosq_, &mid, topic.c_str(), static_cast<int>(payload.size()),
-                             payload.data(), qos, retain);
+  int rc = props != nullptr
+               ? mosquitto_publish_v5(mosq_, &mid, topic.c_str(), static_cast<int>(payload.size()),
+                                      payload.data(), qos, retain, props)
+               : mosquitto_publish(mosq_, &mid, topic.c_str(), static_cast<int>(payload.size()),
+                                   payload.data(), qos, retain);
+  mosquitto_property_free_all(&props);
   bool queued = rc == MOSQ_ERR_SUCCESS ||
                 (qos > 0 && (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST));
   if (queued) {
     published_.fetch_add(1, std::memory_order_relaxed);
     if (qos > 0) in_flight_.insert(mid);
+    if (tracked_mid != nullptr) {
+      *tracked_mid = mid;
+      tracked_.insert(mid);
+    }
   }
   return rc;
+}
+
+void MqttClient::take_completed(std::vector<int>& mids) {
+  std::lock_guard lock(in_flight_mu_);
+  mids.insert(mids.end(), completed_.begin(), completed_.end());
+  completed_.clear();
 }
 
 size_t MqttClient::in_flight() const {
@@ -171,6 +215,14 @@ MqttCounters MqttClient::counters() const noexcept {
 void MqttClient::on_connect(struct mosquitto* mosq, void* self_ptr, int rc) {
   auto* self = static_cast<MqttClient*>(self_ptr);
   if (rc != 0) {
+    if (self->spec_.mqtt_version == 0 && self->protocol_.load() == 5 &&
+        (rc == 1 /* 3.1.1: unacceptable protocol version */ || rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION)) {
+      spdlog::info("connection \"{}\": broker {}:{} does not speak MQTT 5; using 3.1.1", self->spec_.name,
+                   self->spec_.host, self->spec_.port);
+      self->protocol_ = 4;
+      mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+      return;
+    }
     spdlog::error("connection \"{}\": broker {}:{} refused the connection: {}", self->spec_.name,
                   self->spec_.host, self->spec_.port, mosquitto_connack_string(rc));
     return;
@@ -195,9 +247,9 @@ void MqttClient::on_connect(struct mosquitto* mosq, void* self_ptr, int rc) {
     }
   }
   self->connected_.store(true, std::memory_order_release);
-  spdlog::info("connection \"{}\": connected to {}:{} as \"{}\" ({} subscription(s))",
+  spdlog::info("connection \"{}\": connected to {}:{} as \"{}\" (MQTT {}, {} subscription(s))",
                self->spec_.name, self->spec_.host, self->spec_.port, self->spec_.client_id,
-               self->subscriptions_.size());
+               self->protocol_.load() == 5 ? "5" : "3.1.1", self->subscriptions_.size());
 }
 
 void MqttClient::on_disconnect(struct mosquitto* mosq, void* self_ptr, int rc) {
@@ -255,6 +307,7 @@ void MqttClient::on_publish(struct mosquitto*, void* self_ptr, int mid) {
   std::lock_guard lock(self->in_flight_mu_);
   // QoS 0 publishes complete here too; only QoS 1/2 ids are in the set.
   if (self->in_flight_.erase(mid) > 0) self->acked_.fetch_add(1, std::memory_order_relaxed);
+  if (self->tracked_.erase(mid) > 0) self->completed_.push_back(mid);
 }
 
 void MqttClient::on_subscribe(struct mosquitto*, void* self_ptr, int, int count, const int* granted) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
@@ -22,6 +23,13 @@ struct mosquitto;
 struct mosquitto_message;
 
 namespace weir::ingest {
+
+// MQTT 5 properties of a publish (ignored on an MQTT 3.1.1 connection).
+struct PublishProperties {
+  uint32_t message_expiry_s = 0;  // 0: none
+  const char* content_type = nullptr;
+  const std::vector<std::pair<std::string, std::string>>* user_properties = nullptr;
+};
 
 struct MqttCounters {
   uint64_t received = 0;
@@ -55,7 +63,14 @@ class MqttClient {
   size_t in_flight() const;
   // mosquitto_publish result code (MOSQ_ERR_*). For QoS 1/2, MOSQ_ERR_NO_CONN and
   // MOSQ_ERR_CONN_LOST mean libmosquitto queued the message and sends it after reconnecting.
-  int publish(const std::string& topic, const std::string& payload, int qos, bool retain);
+  // With tracked_mid, the message id is stored there and reported by take_completed() once
+  // the publish is complete (PUBACK for QoS 1, written out for QoS 0).
+  int publish(const std::string& topic, const std::string& payload, int qos, bool retain,
+              const PublishProperties* properties = nullptr, int* tracked_mid = nullptr);
+  // Message ids of tracked publishes completed since the last call.
+  void take_completed(std::vector<int>& mids);
+  // The protocol in use: 5 or 4 (3.1.1).
+  int protocol() const noexcept { return protocol_.load(std::memory_order_relaxed); }
   const std::string& name() const noexcept { return spec_.name; }
   MqttCounters counters() const noexcept;
 
@@ -95,6 +110,9 @@ class MqttClient {
   std::thread connector_;
   mutable std::mutex in_flight_mu_;
   std::unordered_set<int> in_flight_;  // message ids of QoS 1/2 publishes awaiting PUBACK
+  std::unordered_set<int> tracked_;    // ids whose completion is reported
+  std::vector<int> completed_;
+  std::atomic<int> protocol_{4};
   std::atomic<uint32_t> since_connect_{0};
   std::atomic<uint64_t> received_{0}, connects_{0}, disconnects_{0}, published_{0}, acked_{0};
 };

@@ -18,6 +18,7 @@ SinkResult NdjsonSink::send(const OutputMessage& message) {
   }
   line_ += "}\n";
   if (std::fwrite(line_.data(), 1, line_.size(), out_) != line_.size()) return SinkResult::kError;
+  if (message.ticket != 0) written_.push_back(message.ticket);
   return SinkResult::kOk;
 }
 

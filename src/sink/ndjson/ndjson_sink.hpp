@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "weir/sink.hpp"
 
@@ -16,10 +17,16 @@ class NdjsonSink final : public Sink {
   // JSON string.
   SinkResult send(const OutputMessage& message) override;
   bool ready() const noexcept override { return true; }
+  // Written is final: tickets are confirmed at the next poll.
+  void poll(std::vector<SinkConfirmation>& confirmed) override {
+    for (uint64_t t : written_) confirmed.push_back(SinkConfirmation{t, true, {}});
+    written_.clear();
+  }
 
  private:
   std::FILE* out_;
   std::string line_;
+  std::vector<uint64_t> written_;
 };
 
 }  // namespace weir::sink

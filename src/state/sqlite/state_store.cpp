@@ -20,6 +20,9 @@ constexpr const char* kMigrations[] = {
     "CREATE TABLE weir_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE weir_state (pipeline TEXT NOT NULL, stage INTEGER NOT NULL, key BLOB NOT NULL,"
     " value BLOB NOT NULL, PRIMARY KEY (pipeline, stage, key)) WITHOUT ROWID;",
+    // 2: the outbox: outputs waiting for their sink's confirmation (store-and-forward).
+    "CREATE TABLE weir_outbox (sink TEXT NOT NULL, seq INTEGER NOT NULL, created INTEGER NOT NULL,"
+    " message BLOB NOT NULL, PRIMARY KEY (sink, seq)) WITHOUT ROWID;",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration per schema version");
@@ -115,7 +118,7 @@ std::unique_ptr<StateStore> StateStore::open(const StoreOptions& options) {
 }
 
 StateStore::~StateStore() {
-  for (sqlite3_stmt* s : {put_, erase_, scan_, clear_}) sqlite3_finalize(s);
+  for (sqlite3_stmt* s : {put_, erase_, scan_, clear_, outbox_put_, outbox_erase_, outbox_scan_}) sqlite3_finalize(s);
   if (db_ != nullptr) sqlite3_close_v2(db_);
 }
 
@@ -219,6 +222,10 @@ void StateStore::check_and_migrate(const StoreOptions& options) {
   erase_ = prepare("DELETE FROM weir_state WHERE pipeline = ?1 AND stage = ?2 AND key = ?3");
   scan_ = prepare("SELECT key, value FROM weir_state WHERE pipeline = ?1 AND stage = ?2 ORDER BY key");
   clear_ = prepare("DELETE FROM weir_state WHERE pipeline = ?1 AND stage = ?2");
+  outbox_put_ = prepare("INSERT OR REPLACE INTO weir_outbox (sink, seq, created, message) VALUES (?1, ?2, ?3, ?4)");
+  outbox_erase_ = prepare("DELETE FROM weir_outbox WHERE sink = ?1 AND seq = ?2");
+  outbox_scan_ = prepare("SELECT seq, created, message FROM weir_outbox WHERE sink = ?1 AND seq >= ?2"
+                         " ORDER BY seq LIMIT ?3");
 }
 
 void StateStore::begin() {
@@ -304,6 +311,55 @@ void StateStore::for_each(std::string_view pipeline, int64_t stage,
   if (rc != SQLITE_DONE) fail(is_corruption(rc) ? StateError::Kind::kCorrupt : StateError::Kind::kIo, "reading state");
 }
 
+void StateStore::outbox_put(std::string_view sink, uint64_t seq, int64_t created, std::string_view message) {
+  if (outbox_put_ == nullptr) fail(StateError::Kind::kIo, "the store is read-only");
+  bind_text(outbox_put_, 1, sink);
+  sqlite3_bind_int64(outbox_put_, 2, static_cast<int64_t>(seq));
+  sqlite3_bind_int64(outbox_put_, 3, created);
+  bind_blob(outbox_put_, 4, message);
+  const int rc = sqlite3_step(outbox_put_);
+  sqlite3_reset(outbox_put_);
+  if (rc != SQLITE_DONE) fail(StateError::Kind::kIo, "saving an outbox entry");
+}
+
+void StateStore::outbox_erase(std::string_view sink, uint64_t seq) {
+  if (outbox_erase_ == nullptr) fail(StateError::Kind::kIo, "the store is read-only");
+  bind_text(outbox_erase_, 1, sink);
+  sqlite3_bind_int64(outbox_erase_, 2, static_cast<int64_t>(seq));
+  const int rc = sqlite3_step(outbox_erase_);
+  sqlite3_reset(outbox_erase_);
+  if (rc != SQLITE_DONE) fail(StateError::Kind::kIo, "erasing an outbox entry");
+}
+
+void StateStore::outbox_scan(std::string_view sink, uint64_t from_seq, size_t limit,
+                             const std::function<void(uint64_t, int64_t, std::string_view)>& visit) const {
+  if (outbox_scan_ == nullptr) fail(StateError::Kind::kIo, "the store is read-only");
+  bind_text(outbox_scan_, 1, sink);
+  sqlite3_bind_int64(outbox_scan_, 2, static_cast<int64_t>(from_seq));
+  sqlite3_bind_int64(outbox_scan_, 3, static_cast<int64_t>(limit));
+  int rc;
+  while ((rc = sqlite3_step(outbox_scan_)) == SQLITE_ROW) {
+    const auto* m = static_cast<const char*>(sqlite3_column_blob(outbox_scan_, 2));
+    visit(static_cast<uint64_t>(sqlite3_column_int64(outbox_scan_, 0)), sqlite3_column_int64(outbox_scan_, 1),
+          std::string_view(m != nullptr ? m : "", static_cast<size_t>(sqlite3_column_bytes(outbox_scan_, 2))));
+  }
+  sqlite3_reset(outbox_scan_);
+  if (rc != SQLITE_DONE) fail(is_corruption(rc) ? StateError::Kind::kCorrupt : StateError::Kind::kIo, "reading the outbox");
+}
+
+void StateStore::outbox_index(std::string_view sink,
+                              const std::function<void(uint64_t, int64_t, int64_t)>& visit) const {
+  if (schema_version_ < 2) return;
+  sqlite3_stmt* s = prepare("SELECT seq, created, length(message) FROM weir_outbox WHERE sink = ?1 ORDER BY seq");
+  bind_text(s, 1, sink);
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    visit(static_cast<uint64_t>(sqlite3_column_int64(s, 0)), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));
+  }
+  sqlite3_finalize(s);
+  if (rc != SQLITE_DONE) fail(is_corruption(rc) ? StateError::Kind::kCorrupt : StateError::Kind::kIo, "reading the outbox");
+}
+
 StoreSummary StateStore::summary() const {
   StoreSummary out;
   out.schema_version = schema_version_;
@@ -331,6 +387,13 @@ StoreSummary StateStore::summary() const {
          out.stages.push_back({text(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
                                sqlite3_column_int64(s, 3)});
        });
+  if (schema_version_ >= 2) {
+    rows("SELECT sink, count(*), sum(length(message)), min(created) FROM weir_outbox GROUP BY sink ORDER BY sink",
+         [&](sqlite3_stmt* s) {
+           out.outboxes.push_back({text(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
+                                   sqlite3_column_int64(s, 3)});
+         });
+  }
   return out;
 }
 

@@ -20,7 +20,7 @@ struct sqlite3_stmt;
 namespace weir::state {
 
 // The schema this weir writes; migrations from every older version are additive.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 // PRAGMA application_id of a weir state database ("WEIR").
 inline constexpr int32_t kApplicationId = 0x57454952;
 
@@ -58,6 +58,13 @@ struct StoreSummary {
     int64_t bytes = 0;
   };
   std::vector<Stage> stages;
+  struct Outbox {
+    std::string sink;
+    int64_t entries = 0;
+    int64_t bytes = 0;
+    int64_t oldest = 0;  // creation time of the oldest entry, epoch ms
+  };
+  std::vector<Outbox> outboxes;
 };
 
 class StateStore {
@@ -89,6 +96,16 @@ class StateStore {
   void for_each(std::string_view pipeline, int64_t stage,
                 const std::function<void(std::string_view key, std::string_view value)>& visit) const;
 
+  // The outbox of each store-and-forward sink: serialized outputs by sequence number.
+  void outbox_put(std::string_view sink, uint64_t seq, int64_t created, std::string_view message);
+  void outbox_erase(std::string_view sink, uint64_t seq);
+  // Entries with seq >= from_seq, in order, at most limit.
+  void outbox_scan(std::string_view sink, uint64_t from_seq, size_t limit,
+                   const std::function<void(uint64_t seq, int64_t created, std::string_view message)>& visit) const;
+  // Every entry's seq, creation time and size, in order, without reading the messages.
+  void outbox_index(std::string_view sink,
+                    const std::function<void(uint64_t seq, int64_t created, int64_t bytes)>& visit) const;
+
   StoreSummary summary() const;
 
  private:
@@ -107,6 +124,9 @@ class StateStore {
   sqlite3_stmt* erase_ = nullptr;
   sqlite3_stmt* scan_ = nullptr;
   sqlite3_stmt* clear_ = nullptr;
+  sqlite3_stmt* outbox_put_ = nullptr;
+  sqlite3_stmt* outbox_erase_ = nullptr;
+  sqlite3_stmt* outbox_scan_ = nullptr;
 };
 
 }  // namespace weir::state

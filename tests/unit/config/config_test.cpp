@@ -37,6 +37,44 @@ TEST(Config, PasswordFromEnvironmentAndTlsDefaultsPort) {
   EXPECT_EQ(up.tls->ca_file, "/tmp/ca.pem");
 }
 
+TEST(Config, KafkaAndSqliteConnectionsAndOutboxes) {
+  setenv("WEIR_TEST_SASL", "k4fka", 1);
+  Config c = Config::parse(R"({
+    "connections": {
+      "cloud": {"type": "kafka", "bootstrapServers": "127.0.0.1:9092", "compression": "zstd", "lingerMs": 5,
+                "username": "gw", "passwordEnv": "WEIR_TEST_SASL",
+                "options": {"socket.timeout.ms": 10000, "enable.ssl.certificate.verification": false,
+                            "client.rack": "r1"},
+                "outbox": {"maxBytes": 1048576, "maxAge": {"size": 2, "unit": "day"}, "drainRate": 50,
+                           "resendPriority": "live", "maxInFlight": 200}},
+      "hist": {"type": "sqlite", "path": "/var/lib/weir/history.db"},
+      "up": {"type": "mqtt", "mqttVersion": "5"},
+      "in": {"type": "mqtt"}},
+    "pipelines": [{"name": "p", "pipeline": [{"$source": {}}]}]})", "x.json");
+  const auto& k = c.connections().at("cloud");
+  EXPECT_EQ(k.kafka.bootstrap_servers, "127.0.0.1:9092");
+  EXPECT_EQ(k.kafka.compression, "zstd");
+  EXPECT_EQ(k.kafka.linger_ms, 5);
+  EXPECT_EQ(k.password, "k4fka");
+  EXPECT_EQ(k.client_id, "weir-cloud");
+  // Options pass through as librdkafka strings, in the order given.
+  ASSERT_EQ(k.kafka.options.size(), 3u);
+  EXPECT_EQ(k.kafka.options[0], (std::pair<std::string, std::string>{"socket.timeout.ms", "10000"}));
+  EXPECT_EQ(k.kafka.options[1], (std::pair<std::string, std::string>{"enable.ssl.certificate.verification", "false"}));
+  ASSERT_TRUE(k.outbox.has_value());
+  EXPECT_EQ(k.outbox->max_bytes, 1048576);
+  EXPECT_EQ(k.outbox->max_age_ms, 2 * 86400000);
+  EXPECT_EQ(k.outbox->drain_rate, 50);
+  EXPECT_TRUE(k.outbox->live_first);
+  EXPECT_EQ(k.outbox->max_in_flight, 200u);
+  // SQLite and Kafka always have an outbox; MQTT only when asked.
+  EXPECT_EQ(c.connections().at("hist").sqlite_path, "/var/lib/weir/history.db");
+  EXPECT_TRUE(c.connections().at("hist").outbox.has_value());
+  EXPECT_FALSE(c.connections().at("in").outbox.has_value());
+  EXPECT_EQ(c.connections().at("up").mqtt_version, 5);
+  EXPECT_EQ(c.connections().at("in").mqtt_version, 0);
+}
+
 struct Bad {
   const char* text;
   const char* path;
@@ -66,6 +104,24 @@ TEST(Config, ErrorsNameThePathAndWhatWasExpected) {
        "/engine/logLevel", "expected one of \"trace\""},
       {R"({"connections": {"a/b": {"type": "mqtt", "x~": 1}}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
        "/connections/a~1b/x~0", "unknown option \"x~\""},
+      {R"({"connections": {"a": {"type": "amqp"}}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
+       "/connections/a/type", "expected one of \"mqtt\", \"kafka\", \"sqlite\""},
+      {R"({"connections": {"a": {"type": "kafka"}}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
+       "/connections/a/bootstrapServers", "missing"},
+      {R"({"connections": {"a": {"type": "kafka", "bootstrapServers": "h:1", "compression": "lzma"}}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
+       "/connections/a/compression", "expected one of \"none\""},
+      {R"({"connections": {"a": {"type": "kafka", "bootstrapServers": "h:1", "options": {"acks": [1]}}}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
+       "/connections/a/options/acks", "a string, number or boolean"},
+      {R"({"connections": {"a": {"type": "kafka", "bootstrapServers": "h:1", "host": "x"}}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
+       "/connections/a/host", "unknown option \"host\""},
+      {R"({"connections": {"a": {"type": "mqtt", "outbox": {"resendPriority": "fair"}}}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
+       "/connections/a/outbox/resendPriority", "expected one of \"live\", \"order\""},
+      {R"({"connections": {"a": {"type": "mqtt", "outbox": {"maxBytes": 10}}}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
+       "/connections/a/outbox/maxBytes", "from 4096"},
+      {R"({"connections": {"a": {"type": "mqtt", "mqttVersion": "3"}}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
+       "/connections/a/mqttVersion", "expected one of \"auto\", \"5\", \"3.1.1\""},
+      {R"({"connections": {"a": {"type": "sqlite"}}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
+       "/connections/a/path", "missing"},
   };
   for (const auto& c : cases) {
     try {

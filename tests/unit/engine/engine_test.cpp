@@ -21,6 +21,7 @@ class RecordingSink final : public Sink {
     return SinkResult::kOk;
   }
   bool ready() const noexcept override { return true; }
+  void poll(std::vector<SinkConfirmation>&) override {}
   std::vector<OutputMessage> out;
 };
 
@@ -158,6 +159,77 @@ TEST(Engine, StageErrorsAreConfigErrorsWithPaths) {
             "/pipelines/0/pipeline/1/$emit/connectionName");
   EXPECT_EQ(bad(R"([{"$source": {"connectionName": "in", "topic": "t"}}, {"$emit": {"connectionName": "in", "topic": "o/+"}}])"),
             "/pipelines/0/pipeline/1/$emit/topic");
+}
+
+TEST(Engine, ConnectionTypesMustFitTheirStage) {
+  auto bad = [](const char* stages) {
+    std::string text = std::string(R"({"connections": {"in": {"type": "mqtt"}, "hist": {"type": "sqlite", "path": "h.db"},
+        "k": {"type": "kafka", "bootstrapServers": "127.0.0.1:9"}}, "pipelines": [{"name": "p", "pipeline": )") + stages + "}]}";
+    auto cfg = config::Config::parse(text, "t.json");
+    ManualClock clock;
+    try {
+      Engine e(cfg, clock);
+    } catch (const config::ConfigError& err) {
+      return err.path() + ": " + err.message();
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(bad(R"([{"$source": {"connectionName": "k", "topic": "t"}}, {"$emit": {"connectionName": "in", "topic": "o"}}])"),
+            "/pipelines/0/pipeline/0/$source/connectionName: connection \"k\" is of type kafka, expected a connection of type mqtt");
+  EXPECT_EQ(bad(R"([{"$source": {"connectionName": "in", "topic": "t"}}, {"$emit": {"connectionName": "hist", "topic": "o"}}])"),
+            "/pipelines/0/pipeline/1/$emit/connectionName: connection \"hist\" is of type sqlite, expected a connection of type mqtt or kafka");
+  EXPECT_EQ(bad(R"([{"$source": {"connectionName": "in", "topic": "t"}}, {"$merge": {"into": {"connectionName": "k", "table": "t"}}}])"),
+            "/pipelines/0/pipeline/1/$merge/into/connectionName: connection \"k\" is of type kafka, expected a connection of type sqlite");
+  EXPECT_EQ(bad(R"([{"$source": {"connectionName": "in", "topic": "t"}}, {"$merge": {"into": {"connectionName": "hist", "table": "1t"}}}])"),
+            "/pipelines/0/pipeline/1/$merge/into/table: got \"1t\", expected a table name of letters, digits and \"_\" (not starting with a digit or \"sqlite_\", at most 64 characters)");
+  EXPECT_EQ(bad(R"([{"$source": {"connectionName": "in", "topic": "t"}}, {"$merge": {"into": {"connectionName": "hist", "table": "agg"}}}])"),
+            "accepted");
+  EXPECT_EQ(bad(R"([{"$source": {"connectionName": "in", "topic": "t"}}, {"$emit": {"connectionName": "k", "topic": "agg", "key": "{dev}"}}])"),
+            "accepted");
+}
+
+TEST(Engine, OutputsCarryTheirKeyIdAndWindowAsMetadata) {
+  auto cfg = config::Config::parse(R"({
+    "connections": {"in": {"type": "mqtt"}},
+    "pipelines": [
+      {"name": "w", "pipeline": [
+        {"$source": {"connectionName": "in", "topic": "s/+dev", "timeField": "ts"}},
+        {"$tumblingWindow": {"interval": {"size": 1, "unit": "second"},
+                             "pipeline": [{"$group": {"_id": "$dev", "n": {"$count": {}}}}]}},
+        {"$emit": {"connectionName": "in", "topic": "agg/{_id}", "messageExpiry": {"size": 1, "unit": "hour"}}}]},
+      {"name": "k", "pipeline": [
+        {"$source": {"connectionName": "in", "topic": "s/+dev", "timeField": "ts"}},
+        {"$emit": {"connectionName": "in", "topic": "raw", "key": "dev-{dev}"}}]}]})", "t.json");
+  ManualClock clock;
+  clock.set(2000);
+  Engine engine(cfg, clock);
+  RecordingSink sink;
+  engine.set_sink(0, &sink);
+  auto msg = [&](const char* topic, const char* payload) {
+    Message m;
+    m.connection = 0;
+    m.topic = topic;
+    m.payload = payload;
+    m.received = 2000;
+    engine.handle(m);
+  };
+  msg("s/a", R"({"ts": 100})");
+  msg("s/a", R"({"ts": 1100})");  // closes [0, 1000)
+  ASSERT_EQ(sink.out.size(), 3u);
+  const OutputMessage& raw = sink.out[0];
+  EXPECT_EQ(raw.topic, "raw");
+  EXPECT_EQ(raw.key, "dev-a");
+  EXPECT_TRUE(raw.output_id.empty());
+  const OutputMessage& agg = sink.out[1];
+  EXPECT_EQ(agg.topic, "agg/a");
+  EXPECT_EQ(agg.key, "a");  // the group key
+  EXPECT_EQ(agg.expiry_s, 3600u);
+  EXPECT_NE(agg.payload.find("\"outputId\":\"" + agg.output_id + "\""), std::string::npos) << agg.payload;
+  EXPECT_EQ(agg.output_id.size(), 16u);
+  EXPECT_EQ(agg.headers, (std::vector<std::pair<std::string, std::string>>{
+                             {"weir-pipeline", "w"},
+                             {"weir-window-start", "1970-01-01T00:00:00.000Z"},
+                             {"weir-window-end", "1970-01-01T00:00:01.000Z"}}));
 }
 
 }  // namespace

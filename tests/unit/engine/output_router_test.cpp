@@ -22,13 +22,19 @@ class ScriptedSink final : public Sink {
     return r;
   }
   bool ready() const noexcept override { return up; }
+  void poll(std::vector<SinkConfirmation>&) override {}
   std::deque<SinkResult> script;
   std::vector<std::string> accepted;
   int calls = 0;
   bool up = true;
 };
 
-OutputMessage msg(const std::string& p) { return OutputMessage{"t", p, 1, false}; }
+OutputMessage msg(const std::string& p) {
+  OutputMessage m;
+  m.topic = "t";
+  m.payload = p;
+  return m;
+}
 
 TEST(OutputRouter, RetryKeepsOrderAndBacksOff) {
   ScriptedSink sink;

@@ -94,7 +94,7 @@ TEST(StateStore, RefusesBrokenFilesWithTheirOwnErrorAndTouchesNothing) {
       {"zero-length.db", StateError::Kind::kEmpty, "is empty (0 bytes)"},
       {"not-sqlite.db", StateError::Kind::kNotWeir, "not an SQLite file"},
       {"foreign.db", StateError::Kind::kNotWeir, "another application"},
-      {"newer-version.db", StateError::Kind::kNewer, "newer weir (schema version 999; this weir reads up to 1)"},
+      {"newer-version.db", StateError::Kind::kNewer, "newer weir (schema version 999; this weir reads up to 2)"},
       {"truncated.db", StateError::Kind::kCorrupt, "corrupt or truncated"},
       {"corrupt.db", StateError::Kind::kCorrupt, "corrupt or truncated"},
   };
