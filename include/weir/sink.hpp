@@ -44,6 +44,7 @@ struct SinkConfirmation {
   uint64_t ticket = 0;
   bool ok = true;      // false: refused for good (counted as failed, not retried)
   std::string error;   // why, when !ok
+  bool retry = false;  // lost without being sent (with ok false): the engine sends it again
 };
 
 class Sink {

@@ -22,12 +22,17 @@ void OutputRouter::backoff(Slot& slot, TimeMs now) {
   slot.next_try = now + slot.backoff;
 }
 
-void OutputRouter::pump(Slot& slot, TimeMs now) {
+void OutputRouter::collect_slot(Slot& slot, TimeMs now) {
   state::Outbox& box = *slot.outbox;
   confirmations_.clear();
   slot.sink->poll(confirmations_);
   for (const auto& c : confirmations_) {
-    box.confirm(c.ticket, c.ok);
+    if (c.retry) {
+      box.requeue(c.ticket);
+      ++slot.counters.retried;
+      continue;
+    }
+    if (!box.confirm(c.ticket, c.ok)) continue;  // not in flight: a stale or repeated report
     if (c.ok) {
       ++slot.counters.sent;
     } else {
@@ -35,6 +40,19 @@ void OutputRouter::pump(Slot& slot, TimeMs now) {
       log_.warn(now, "sink_error", std::string(slot.sink->name()) + " refused an output: " + c.error);
     }
   }
+}
+
+void OutputRouter::collect(TimeMs now) {
+  for (auto& slot : slots_) {
+    if (slot.sink != nullptr && slot.outbox != nullptr) collect_slot(slot, now);
+  }
+}
+
+void OutputRouter::pump(Slot& slot, TimeMs now, bool collect) {
+  state::Outbox& box = *slot.outbox;
+  // Confirmations are collected per tick, not per output: a sink may commit or flush in
+  // poll() ($merge commits its transaction there).
+  if (collect) collect_slot(slot, now);
   const bool up = slot.sink->connected();
   const bool changed = up != slot.connected;
   box.set_connected(up, now);
@@ -50,7 +68,7 @@ void OutputRouter::pump(Slot& slot, TimeMs now) {
     }
   }
   box.enforce_limits(now);
-  if (!up || now < slot.next_try) return;
+  if (!up || hold_ || now < slot.next_try) return;
   while (slot.sink->ready()) {
     const OutputMessage* m = box.next(now);
     if (m == nullptr) return;
@@ -98,7 +116,7 @@ void OutputRouter::send(uint32_t connection, OutputMessage&& message, TimeMs now
   Slot& slot = slots_[connection];
   if (slot.outbox != nullptr) {
     slot.outbox->add(std::move(message), now);
-    pump(slot, now);
+    pump(slot, now, false);
     return;
   }
   if (slot.parked.empty() && deliver(slot, message, now)) return;
@@ -122,7 +140,7 @@ void OutputRouter::tick(TimeMs now) {
   for (auto& slot : slots_) {
     if (slot.sink == nullptr) continue;
     if (slot.outbox != nullptr) {
-      pump(slot, now);
+      pump(slot, now, true);
       continue;
     }
     confirmations_.clear();
@@ -141,7 +159,7 @@ void OutputRouter::drain(TimeMs now) {
     if (slot.sink == nullptr) continue;
     if (slot.outbox != nullptr) {
       slot.next_try = now;
-      pump(slot, now);
+      pump(slot, now, true);
     } else {
       flush_slot(slot, now);
     }

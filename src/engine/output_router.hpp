@@ -36,6 +36,10 @@ class OutputRouter {
   void tick(TimeMs now);
   // Tries to send every parked message once more, ignoring back-off.
   void drain(TimeMs now);
+  // Shutting down: outboxes stop handing new outputs to their sinks (what is added stays in
+  // the outbox for the next start); confirmations are still collected by collect().
+  void hold_outboxes() noexcept { hold_ = true; }
+  void collect(TimeMs now);
 
   // True when a message sent to this connection now would be parked: messages are
   // already parked, or the sink is not ready. Never for a connection with an outbox.
@@ -63,13 +67,15 @@ class OutputRouter {
   // Sends the parked messages of one slot while the sink accepts them.
   void flush_slot(Slot& slot, TimeMs now);
   bool deliver(Slot& slot, const OutputMessage& message, TimeMs now);
-  // Confirmations, link state and sending for a slot with an outbox.
-  void pump(Slot& slot, TimeMs now);
+  // Confirmations (when collect), link state and sending for a slot with an outbox.
+  void pump(Slot& slot, TimeMs now, bool collect);
+  void collect_slot(Slot& slot, TimeMs now);
   void backoff(Slot& slot, TimeMs now);
 
   size_t max_backlog_;
   std::vector<Slot> slots_;
   std::vector<SinkConfirmation> confirmations_;
+  bool hold_ = false;
   core::RateLimitedLog log_;
 };
 

@@ -288,7 +288,15 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
     maybe_tick();
   }
 
-  // Shutdown. Disconnect first, so the broker stops delivering (whatever it sent but we
+  // Shutdown. Outputs already handed to store-and-forward sinks get a moment (2 s at most)
+  // for their confirmations, so they leave the outbox now rather than being sent again at
+  // the next start; from now on nothing new is handed over (it waits in the outbox).
+  engine.router().hold_outboxes();
+  for (int i = 0; i < 100 && engine.router().outbox_in_flight() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    engine.router().collect(clock.now());
+  }
+  // Then disconnect, so the broker stops delivering (whatever it sent but we
   // did not acknowledge is delivered again next time), while this thread keeps processing
   // what was already received so a handler blocked on a full queue can return.
   spdlog::info("stopping: disconnecting, {} message(s) queued", queue.size());
@@ -309,12 +317,6 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
   stopper.join();
   while (queue.drain(batch, kBatch) > 0) process_batch();
   engine.tick();
-  // Outputs handed to a store-and-forward sink: a moment for their confirmations, so they
-  // leave the outbox now rather than being sent again at the next start.
-  for (int i = 0; i < 100 && engine.router().outbox_in_flight() > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    engine.router().tick(clock.now());
-  }
   if (store != nullptr && !checkpoint()) {
     // The state stays at the last checkpoint; the journal holds everything since, and the
     // next start replays it and sends these outputs again (same ids, same content).

@@ -14,6 +14,12 @@ namespace {
 constexpr size_t kReadBatch = 256;
 constexpr uint8_t kFormat = 1;
 constexpr TimeMs kDropLogEvery = 10000;
+// Bookkeeping per entry besides its text (index entry, map node, strings): counted towards
+// maxBytes so small outputs cannot take far more memory than the limit says.
+constexpr uint32_t kEntryOverhead = 64;
+// At the first connection after start, only outputs older than this count as backlog: the
+// ones made while weir was connecting were never late.
+constexpr TimeMs kFirstConnectGrace = 10000;
 
 void put_u32(std::string& out, uint32_t v) {
   char b[4];
@@ -40,7 +46,7 @@ bool get_str(std::string_view& in, std::string& s) {
 }
 
 uint32_t entry_bytes(const OutputMessage& m) {
-  size_t n = 16 + m.topic.size() + m.payload.size() + m.key.size() + m.output_id.size();
+  size_t n = kEntryOverhead + m.topic.size() + m.payload.size() + m.key.size() + m.output_id.size();
   for (const auto& [k, v] : m.headers) n += 8 + k.size() + v.size();
   return static_cast<uint32_t>(std::min<size_t>(n, UINT32_MAX));
 }
@@ -91,7 +97,8 @@ Outbox::Outbox(std::string sink, const config::OutboxSpec& spec, StateStore* sto
 void Outbox::load() {
   if (store_ == nullptr) return;
   store_->outbox_index(sink_, [&](uint64_t seq, int64_t created, int64_t bytes) {
-    entries_.push_back(Entry{seq, created, static_cast<uint32_t>(std::clamp<int64_t>(bytes, 0, UINT32_MAX)),
+    entries_.push_back(Entry{seq, created,
+                             static_cast<uint32_t>(std::clamp<int64_t>(bytes + kEntryOverhead, 0, UINT32_MAX)), 0,
                              State::kQueued, true, true});
     bytes_ += entries_.back().bytes;
     ++live_entries_;
@@ -99,7 +106,7 @@ void Outbox::load() {
   if (entries_.empty()) return;
   next_seq_ = entries_.back().seq + 1;
   backlog_ranges_.emplace_back(entries_.front().seq, next_seq_);
-  live_from_ = live_cursor_ = next_seq_;
+  live_cursor_ = next_seq_;
   spdlog::info("connection \"{}\": outbox holds {} output(s), {} bytes, from before the last stop; "
                "they are sent as the backlog", sink_, live_entries_, bytes_);
 }
@@ -111,11 +118,11 @@ Outbox::Entry* Outbox::find(uint64_t seq) {
 }
 
 void Outbox::add(OutputMessage&& message, TimeMs now) {
-  Entry e{next_seq_++, now, entry_bytes(message), State::kQueued, false, false};
+  Entry e{next_seq_++, now, entry_bytes(message), message.expiry_s, State::kQueued, false, false};
   body_bytes_ += e.bytes;
   bytes_ += e.bytes;
   ++live_entries_;
-  ++counters_.queued;
+  ++counters_.added;
   message.ticket = e.seq;
   bodies_.insert_or_assign(e.seq, std::move(message));
   entries_.push_back(e);
@@ -124,18 +131,21 @@ void Outbox::add(OutputMessage&& message, TimeMs now) {
 
 void Outbox::set_connected(bool connected, TimeMs now) {
   if (connected && !connected_) {
-    // What waited while the link was down is the backlog from now on.
+    // What waited while the link was down is the backlog from now on (at the first
+    // connection, only what waited longer than a connection takes).
     auto it = std::lower_bound(entries_.begin(), entries_.end(), live_cursor_,
                                [](const Entry& e, uint64_t s) { return e.seq < s; });
     bool any = false;
     for (; it != entries_.end(); ++it) {
-      if (it->state == State::kQueued) {
+      if (it->state == State::kQueued && (ever_connected_ || it->created < now - kFirstConnectGrace)) {
         it->backlog = true;
         any = true;
       }
     }
+    ever_connected_ = true;
+    // The live cursor stays: it passes over the backlog entries, and finds live ones among
+    // them (the first connection's).
     if (any) backlog_ranges_.emplace_back(live_cursor_, next_seq_);
-    live_from_ = live_cursor_ = next_seq_;
     tokens_ = 0;
     tokens_at_ = now;
   }
@@ -144,8 +154,12 @@ void Outbox::set_connected(bool connected, TimeMs now) {
 
 void Outbox::finish(Entry& e) {
   if (e.state == State::kDone) return;
-  if (e.state == State::kInFlight) --in_flight_;
+  if (e.state == State::kInFlight) {
+    --in_flight_;
+    in_flight_bytes_ -= e.bytes;
+  }
   e.state = State::kDone;
+  ++done_in_index_;
   --live_entries_;
   bytes_ -= e.bytes;
   if (e.saved) to_erase_.push_back(e.seq);
@@ -169,7 +183,18 @@ void Outbox::pop_done() {
   while (!entries_.empty() && entries_.front().state == State::kDone) {
     if (pending_ == &entries_.front()) pending_ = nullptr;
     entries_.pop_front();
+    --done_in_index_;
   }
+  compact();
+}
+
+void Outbox::compact() {
+  // Done entries behind a slow backlog (or a long in-flight one) stay in the index until
+  // the front is done; past half the index they are removed, so the index stays in
+  // proportion to what waits.
+  if (pending_ != nullptr || done_in_index_ < 1024 || done_in_index_ < entries_.size() / 2) return;
+  std::erase_if(entries_, [](const Entry& e) { return e.state == State::kDone; });
+  done_in_index_ = 0;
 }
 
 void Outbox::enforce_limits(TimeMs now) {
@@ -177,7 +202,8 @@ void Outbox::enforce_limits(TimeMs now) {
   for (auto& e : entries_) {
     if (e.state != State::kQueued || &e == pending_) continue;
     const bool too_old = e.created < oldest_kept;
-    const bool over = static_cast<int64_t>(bytes_) > spec_.max_bytes;
+    // What is in flight cannot be dropped: the limit is on what waits.
+    const bool over = static_cast<int64_t>(bytes_ - in_flight_bytes_) > spec_.max_bytes;
     if (!too_old && !over) break;
     drop(e, too_old);
   }
@@ -194,11 +220,7 @@ void Outbox::enforce_limits(TimeMs now) {
 
 size_t Outbox::backlog() const noexcept {
   size_t n = 0;
-  for (const auto& [from, to] : backlog_ranges_) {
-    for (const auto& e : entries_) {
-      if (e.seq >= from && e.seq < to && e.state == State::kQueued) ++n;
-    }
-  }
+  for (const auto& e : entries_) n += e.state == State::kQueued && e.backlog ? 1 : 0;
   return n;
 }
 
@@ -232,17 +254,29 @@ Outbox::Entry* Outbox::next_backlog() {
 }
 
 OutputMessage* Outbox::body(const Entry& e) {
+  read_failed_ = false;
   if (auto it = bodies_.find(e.seq); it != bodies_.end()) return &it->second;
   if (store_ == nullptr) return nullptr;
-  store_->outbox_scan(sink_, e.seq, kReadBatch, [&](uint64_t seq, int64_t, std::string_view blob) {
-    Entry* x = find(seq);
-    if (x == nullptr || x->state != State::kQueued || bodies_.count(seq) > 0) return;
-    OutputMessage m;
-    if (!decode(blob, m)) return;
-    m.ticket = seq;
-    body_bytes_ += x->bytes;
-    bodies_.emplace(seq, std::move(m));
-  });
+  try {
+    store_->outbox_scan(sink_, e.seq, kReadBatch, [&](uint64_t seq, int64_t, std::string_view blob) {
+      Entry* x = find(seq);
+      if (x == nullptr || x->state != State::kQueued || bodies_.count(seq) > 0) return;
+      OutputMessage m;
+      if (!decode(blob, m)) return;
+      m.ticket = seq;
+      x->expiry_s = m.expiry_s;
+      body_bytes_ += x->bytes;
+      bodies_.emplace(seq, std::move(m));
+    });
+  } catch (const StateError& err) {
+    // Busy or an I/O error: tried again at the next pump; the entry stays where it is.
+    read_failed_ = true;
+    if (last_read_log_ == kMinTime || e.created - last_read_log_ >= kDropLogEvery) {
+      spdlog::warn("connection \"{}\": cannot read the outbox now ({}); retrying", sink_, err.what());
+      last_read_log_ = e.created;
+    }
+    return nullptr;
+  }
   if (auto it = bodies_.find(e.seq); it != bodies_.end()) return &it->second;
   return nullptr;
 }
@@ -274,11 +308,21 @@ const OutputMessage* Outbox::next(TimeMs now) {
     if (e == nullptr) return nullptr;
     OutputMessage* m = body(*e);
     if (m == nullptr) {
-      // Unreadable in the database: counted as failed rather than blocking the rest.
+      if (read_failed_) return nullptr;
+      // Missing or undecodable in the database: counted as failed rather than blocking the rest.
       spdlog::error("connection \"{}\": outbox entry {} cannot be read; skipped", sink_, e->seq);
       ++counters_.failed;
       finish(*e);
       continue;
+    }
+    if (e->expiry_s > 0) {
+      // The message expiry counts from when the output was made, not from when it leaves.
+      const TimeMs waited_s = std::max<TimeMs>(0, now - e->created) / 1000;
+      if (waited_s >= e->expiry_s) {
+        drop(*e, true);
+        continue;
+      }
+      m->expiry_s = e->expiry_s - static_cast<uint32_t>(waited_s);
     }
     m->ticket = e->seq;
     m->resent = e->backlog;
@@ -293,6 +337,7 @@ void Outbox::sent() {
   pending_ = nullptr;
   e.state = State::kInFlight;
   ++in_flight_;
+  in_flight_bytes_ += e.bytes;
   if (e.backlog) {
     ++counters_.resent;
     if (spec_.drain_rate > 0) tokens_ -= 1.0;
@@ -314,9 +359,9 @@ void Outbox::refused() {
   pop_done();
 }
 
-void Outbox::confirm(uint64_t ticket, bool ok) {
+bool Outbox::confirm(uint64_t ticket, bool ok) {
   Entry* e = find(ticket);
-  if (e == nullptr || e->state != State::kInFlight) return;
+  if (e == nullptr || e->state != State::kInFlight) return false;
   if (ok) {
     ++counters_.sent;
   } else {
@@ -324,6 +369,17 @@ void Outbox::confirm(uint64_t ticket, bool ok) {
   }
   finish(*e);
   pop_done();
+  return true;
+}
+
+void Outbox::requeue(uint64_t ticket) {
+  Entry* e = find(ticket);
+  if (e == nullptr || e->state != State::kInFlight) return;
+  e->state = State::kQueued;
+  --in_flight_;
+  in_flight_bytes_ -= e->bytes;
+  e->backlog = true;
+  backlog_ranges_.emplace_front(e->seq, e->seq + 1);
 }
 
 void Outbox::save() {
@@ -342,7 +398,7 @@ void Outbox::save() {
 void Outbox::committed() {
   to_erase_.clear();
   for (uint64_t seq : saving_) {
-    if (Entry* e = find(seq)) {
+    if (Entry* e = find(seq); e != nullptr && e->state != State::kDone) {
       e->saved = true;
       if (e->state == State::kInFlight) {
         if (auto b = bodies_.find(seq); b != bodies_.end()) {

@@ -27,11 +27,12 @@ namespace weir::state {
 class StateStore;
 
 struct OutboxCounters {
-  uint64_t queued = 0;         // outputs put in the outbox (ever)
+  uint64_t added = 0;          // outputs put in the outbox (ever)
   uint64_t sent = 0;           // confirmed by the sink
   uint64_t failed = 0;         // refused by the sink for good
   uint64_t dropped_bytes = 0;  // dropped because the outbox exceeded maxBytes
-  uint64_t dropped_age = 0;    // dropped because they were older than maxAge
+  uint64_t dropped_age = 0;    // dropped because they were older than maxAge (or their MQTT 5
+                               // message expiry passed while they waited)
   uint64_t resent = 0;         // sent from the backlog (marked "weir-resent")
 };
 
@@ -58,8 +59,12 @@ class Outbox {
   void sent();
   // The sink answered ERROR to what next() returned: dropped and counted as failed.
   void refused();
-  // A confirmation for a ticket (sequence number).
-  void confirm(uint64_t ticket, bool ok);
+  // A confirmation for a ticket (sequence number); false when the ticket is not in flight
+  // (unknown, or already confirmed).
+  bool confirm(uint64_t ticket, bool ok);
+  // The sink lost an in-flight message without sending it: it goes back to the queue (as
+  // backlog, so it is marked resent) and is sent again.
+  void requeue(uint64_t ticket);
 
   // Writes what changed since the last save (new entries, erased ones) into the store's
   // open transaction (throws state::StateError); then committed() once the transaction is
@@ -73,6 +78,8 @@ class Outbox {
   uint64_t bytes() const noexcept { return bytes_; }
   size_t in_flight() const noexcept { return in_flight_; }
   size_t backlog() const noexcept;                           // backlog entries not yet sent
+  size_t body_bytes() const noexcept { return body_bytes_; }  // message bodies in memory
+  size_t index_size() const noexcept { return entries_.size(); }
   const OutboxCounters& counters() const noexcept { return counters_; }
 
   // The serialized form of a message in the database.
@@ -85,6 +92,7 @@ class Outbox {
     uint64_t seq;
     TimeMs created;
     uint32_t bytes;
+    uint32_t expiry_s;  // the output's MQTT 5 message expiry as made (0: none)
     State state;
     bool saved;    // in the database (as of the last committed save)
     bool backlog;  // to be sent from the backlog (marked resent)
@@ -93,7 +101,10 @@ class Outbox {
   void finish(Entry& e);
   void drop(Entry& e, bool for_age);
   void pop_done();
+  // Removes done entries from the middle of the index once they are most of it.
+  void compact();
   // The body of an entry: from memory, else read with the following ones from the store.
+  // Null when the store has no such row (read_failed_ false) or cannot be read now (true).
   OutputMessage* body(const Entry& e);
   void evict();
   // Next queued entry at or after cursor in the live range / first backlog range.
@@ -110,13 +121,17 @@ class Outbox {
   std::vector<uint64_t> to_erase_;  // saved entries that are done since the last save
   std::vector<uint64_t> saving_;    // written by save(), saved once committed
   uint64_t next_seq_ = 1;
-  uint64_t live_from_ = 1;  // entries from here on are live (unless backlog)
   uint64_t live_cursor_ = 1;
   std::deque<std::pair<uint64_t, uint64_t>> backlog_ranges_;  // [from, to)
   bool connected_ = false;
   size_t live_entries_ = 0;
   size_t in_flight_ = 0;
+  size_t done_in_index_ = 0;
   uint64_t bytes_ = 0;
+  uint64_t in_flight_bytes_ = 0;
+  bool ever_connected_ = false;
+  bool read_failed_ = false;
+  TimeMs last_read_log_ = kMinTime;
   double tokens_ = 0;
   TimeMs tokens_at_ = 0;
   Entry* pending_ = nullptr;  // what next() returned

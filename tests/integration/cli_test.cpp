@@ -52,11 +52,12 @@ TEST(Cli, VersionAndHelp) {
 }
 
 TEST(Cli, ShippedConfigIsValid) {
-  for (const char* f : {"/config/weir.json"}) {
+  setenv("WEIR_KAFKA_PASSWORD", "example", 1);  // examples/kafka.json reads its SASL password there
+  for (const char* f : {"/config/weir.json", "/examples/kafka.json", "/examples/windows.json", "/examples/detect.json"}) {
     std::string file = std::string(WEIR_SOURCE_DIR) + f;
     auto r = run_command({WEIR_EXE, "check", "-c", file});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("OK"), std::string::npos);
+    EXPECT_EQ(r.exit_code, 0) << f << ": " << r.err;
+    EXPECT_NE(r.out.find("OK"), std::string::npos) << f;
   }
 }
 

@@ -27,7 +27,8 @@ MqttClient::MqttClient(const config::ConnectionSpec& spec, uint32_t index, const
   mosquitto_connect_callback_set(mosq_, &MqttClient::on_connect);
   mosquitto_disconnect_callback_set(mosq_, &MqttClient::on_disconnect);
   mosquitto_message_callback_set(mosq_, &MqttClient::on_message);
-  mosquitto_publish_callback_set(mosq_, &MqttClient::on_publish);
+  // The MQTT 5 form also gives the PUBACK's reason code (a broker may refuse a publish).
+  mosquitto_publish_v5_callback_set(mosq_, &MqttClient::on_publish);
   mosquitto_subscribe_callback_set(mosq_, &MqttClient::on_subscribe);
   mosquitto_log_callback_set(mosq_, &MqttClient::on_log);
   mosquitto_reconnect_delay_set(mosq_, static_cast<unsigned>((spec_.reconnect_min_ms + 999) / 1000),
@@ -196,9 +197,9 @@ int MqttClient::publish(const std::string& topic, const std::string& payload, in
   return rc;
 }
 
-void MqttClient::take_completed(std::vector<int>& mids) {
+void MqttClient::take_completed(std::vector<std::pair<int, int>>& completed) {
   std::lock_guard lock(in_flight_mu_);
-  mids.insert(mids.end(), completed_.begin(), completed_.end());
+  completed.insert(completed.end(), completed_.begin(), completed_.end());
   completed_.clear();
 }
 
@@ -302,12 +303,12 @@ void MqttClient::on_message(struct mosquitto*, void* self_ptr, const struct mosq
   self->handler_(std::move(m));
 }
 
-void MqttClient::on_publish(struct mosquitto*, void* self_ptr, int mid) {
+void MqttClient::on_publish(struct mosquitto*, void* self_ptr, int mid, int reason, const mosquitto_property*) {
   auto* self = static_cast<MqttClient*>(self_ptr);
   std::lock_guard lock(self->in_flight_mu_);
   // QoS 0 publishes complete here too; only QoS 1/2 ids are in the set.
   if (self->in_flight_.erase(mid) > 0) self->acked_.fetch_add(1, std::memory_order_relaxed);
-  if (self->tracked_.erase(mid) > 0) self->completed_.push_back(mid);
+  if (self->tracked_.erase(mid) > 0) self->completed_.emplace_back(mid, reason);
 }
 
 void MqttClient::on_subscribe(struct mosquitto*, void* self_ptr, int, int count, const int* granted) {

@@ -21,6 +21,7 @@
 
 struct mosquitto;
 struct mosquitto_message;
+struct mqtt5__property;
 
 namespace weir::ingest {
 
@@ -67,8 +68,9 @@ class MqttClient {
   // the publish is complete (PUBACK for QoS 1, written out for QoS 0).
   int publish(const std::string& topic, const std::string& payload, int qos, bool retain,
               const PublishProperties* properties = nullptr, int* tracked_mid = nullptr);
-  // Message ids of tracked publishes completed since the last call.
-  void take_completed(std::vector<int>& mids);
+  // Tracked publishes completed since the last call: (message id, reason code; 0 or below
+  // 0x80 is success, MQTT 5 PUBACK codes from 0x80 up are refusals).
+  void take_completed(std::vector<std::pair<int, int>>& completed);
   // The protocol in use: 5 or 4 (3.1.1).
   int protocol() const noexcept { return protocol_.load(std::memory_order_relaxed); }
   const std::string& name() const noexcept { return spec_.name; }
@@ -78,7 +80,7 @@ class MqttClient {
   static void on_connect(struct mosquitto*, void* self, int rc);
   static void on_disconnect(struct mosquitto*, void* self, int rc);
   static void on_message(struct mosquitto*, void* self, const struct mosquitto_message* msg);
-  static void on_publish(struct mosquitto*, void* self, int mid);
+  static void on_publish(struct mosquitto*, void* self, int mid, int reason, const struct mqtt5__property*);
   static void on_subscribe(struct mosquitto*, void* self, int mid, int count, const int* granted);
   static void on_log(struct mosquitto*, void* self, int level, const char* text);
   // The supervisor thread: connects (retrying with back-off until it works or stop() is
@@ -111,7 +113,7 @@ class MqttClient {
   mutable std::mutex in_flight_mu_;
   std::unordered_set<int> in_flight_;  // message ids of QoS 1/2 publishes awaiting PUBACK
   std::unordered_set<int> tracked_;    // ids whose completion is reported
-  std::vector<int> completed_;
+  std::vector<std::pair<int, int>> completed_;
   std::atomic<int> protocol_{4};
   std::atomic<uint32_t> since_connect_{0};
   std::atomic<uint64_t> received_{0}, connects_{0}, disconnects_{0}, published_{0}, acked_{0};

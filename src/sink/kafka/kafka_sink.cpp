@@ -296,7 +296,7 @@ void KafkaSink::produce_pending() {
     ++counters_.failed;
     rate_log_.warn(now_ms(), where() + ": refused",
                    "a message to \"" + p.message.topic + "\": " + last_error_);
-    if (p.message.ticket != 0) confirmed_.push_back({p.message.ticket, false, last_error_});
+    if (p.message.ticket != 0) confirmed_.push_back({p.message.ticket, false, last_error_, false});
     it = pending_.erase(it);
   }
 }
@@ -350,7 +350,7 @@ void KafkaSink::on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* m) {
     }
     last_problem_.clear();
     restart_backoff_ = std::chrono::milliseconds(0);
-    if (ticket != 0) confirmed_.push_back({ticket, true, {}});
+    if (ticket != 0) confirmed_.push_back({ticket, true, {}, false});
     pending_.erase(it);
     return;
   }
@@ -359,7 +359,7 @@ void KafkaSink::on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* m) {
     ++counters_.failed;
     rate_log_.warn(now_ms(), where() + ": refused",
                    "a message to \"" + it->second.message.topic + "\": " + reason);
-    if (ticket != 0) confirmed_.push_back({ticket, false, reason});
+    if (ticket != 0) confirmed_.push_back({ticket, false, reason, false});
     pending_.erase(it);
     return;
   }

@@ -22,11 +22,24 @@ SinkResult MqttSink::send(const OutputMessage& message) {
     props.user_properties = &properties_;
   }
   int mid = 0;
+  // QoS 0 has no acknowledgement, and libmosquitto drops unsent QoS 0 messages on a
+  // disconnect without a callback: it is complete once handed over.
+  const bool track = message.ticket != 0 && message.qos > 0;
   int rc = client_.publish(message.topic, message.payload, message.qos, message.retain,
-                           with_props ? &props : nullptr, message.ticket != 0 ? &mid : nullptr);
+                           with_props ? &props : nullptr, track ? &mid : nullptr);
   const bool queued = rc == MOSQ_ERR_SUCCESS ||
                       (message.qos > 0 && (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST));
-  if (queued && message.ticket != 0) tickets_[mid] = message.ticket;
+  if (queued && track) {
+    auto [it, fresh] = tickets_.try_emplace(mid, message.ticket);
+    if (!fresh) {
+      // The id came round again while its earlier message was never completed: that one
+      // is sent again rather than forgotten.
+      immediate_.push_back(SinkConfirmation{it->second, false, "lost by the MQTT client", true});
+      it->second = message.ticket;
+    }
+  } else if (rc == MOSQ_ERR_SUCCESS && message.ticket != 0) {
+    immediate_.push_back(SinkConfirmation{message.ticket, true, {}, false});
+  }
   switch (rc) {
     case MOSQ_ERR_SUCCESS: return SinkResult::kOk;
     case MOSQ_ERR_NO_CONN:
@@ -44,12 +57,21 @@ SinkResult MqttSink::send(const OutputMessage& message) {
 }
 
 void MqttSink::poll(std::vector<SinkConfirmation>& confirmed) {
+  confirmed.insert(confirmed.end(), immediate_.begin(), immediate_.end());
+  immediate_.clear();
   completed_.clear();
   client_.take_completed(completed_);
-  for (int mid : completed_) {
+  for (const auto& [mid, reason] : completed_) {
     auto it = tickets_.find(mid);
     if (it == tickets_.end()) continue;
-    confirmed.push_back(SinkConfirmation{it->second, true, {}});
+    if (reason >= 0x80) {
+      // An MQTT 5 broker refused it (not authorised, topic name invalid, quota exceeded...).
+      confirmed.push_back(SinkConfirmation{it->second, false,
+                                           std::string("the broker refused the publish: ") + mosquitto_reason_string(reason),
+                                           false});
+    } else {
+      confirmed.push_back(SinkConfirmation{it->second, true, {}, false});
+    }
     tickets_.erase(it);
   }
 }

@@ -31,7 +31,8 @@ class MqttSink final : public Sink {
   size_t max_in_flight_;
   std::string name_ = "mqtt:" + client_.name();
   std::unordered_map<int, uint64_t> tickets_;  // message id -> ticket
-  std::vector<int> completed_;
+  std::vector<std::pair<int, int>> completed_;
+  std::vector<SinkConfirmation> immediate_;  // QoS 0: complete once handed over
   std::vector<std::pair<std::string, std::string>> properties_;
 };
 

@@ -19,7 +19,7 @@ class NdjsonSink final : public Sink {
   bool ready() const noexcept override { return true; }
   // Written is final: tickets are confirmed at the next poll.
   void poll(std::vector<SinkConfirmation>& confirmed) override {
-    for (uint64_t t : written_) confirmed.push_back(SinkConfirmation{t, true, {}});
+    for (uint64_t t : written_) confirmed.push_back(SinkConfirmation{t, true, {}, false});
     written_.clear();
   }
 

@@ -314,21 +314,33 @@ void MergeSink::poll(std::vector<SinkConfirmation>& confirmed) {
 }
 
 MergeSink::Step MergeSink::rewrite(std::vector<SinkConfirmation>& confirmed, std::string& error) {
-  size_t kept = 0;
+  // Rows the database refused for good are confirmed as failed and leave pending_ on every
+  // way out, so a row is never confirmed twice.
+  std::vector<bool> refused(pending_.size(), false);
+  auto drop_refused = [&] {
+    size_t kept = 0;
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      if (refused[i]) continue;
+      if (kept != i) pending_[kept] = std::move(pending_[i]);
+      ++kept;
+    }
+    pending_.resize(kept);
+  };
   for (size_t i = 0; i < pending_.size(); ++i) {
-    const Step step = write(pending_[i], error);
-    if (step == Step::kTransient) return step;
+    Step step = write(pending_[i], error);
+    if (step == Step::kPermanent && sqlite3_get_autocommit(db_) != 0) step = Step::kTransient;  // rows so far gone
+    if (step == Step::kTransient) {
+      drop_refused();
+      return step;
+    }
     if (step == Step::kPermanent) {
-      if (sqlite3_get_autocommit(db_) != 0) return Step::kTransient;  // the rows so far are gone
       log_.warn(now(), name_ + ": row refused",
                 "table \"" + pending_[i].table + "\", id \"" + pending_[i].id + "\": " + error);
-      if (pending_[i].ticket != 0) confirmed.push_back({pending_[i].ticket, false, error});
-      continue;
+      if (pending_[i].ticket != 0) confirmed.push_back({pending_[i].ticket, false, error, false});
+      refused[i] = true;
     }
-    if (kept != i) pending_[kept] = std::move(pending_[i]);
-    ++kept;
   }
-  pending_.resize(kept);
+  drop_refused();
   return Step::kOk;
 }
 
@@ -338,7 +350,7 @@ void MergeSink::commit(std::vector<SinkConfirmation>& confirmed) {
   if (step == Step::kOk) {
     in_transaction_ = false;
     for (const Row& row : pending_) {
-      if (row.ticket != 0) confirmed.push_back({row.ticket, true, {}});
+      if (row.ticket != 0) confirmed.push_back({row.ticket, true, {}, false});
     }
     pending_.clear();
     if (failing_) {
@@ -384,7 +396,7 @@ void MergeSink::fail_for_now(const std::string& error) {
 
 void MergeSink::refuse_pending(std::vector<SinkConfirmation>& confirmed, const std::string& error) {
   for (const Row& row : pending_) {
-    if (row.ticket != 0) confirmed.push_back({row.ticket, false, error});
+    if (row.ticket != 0) confirmed.push_back({row.ticket, false, error, false});
   }
   pending_.clear();
 }

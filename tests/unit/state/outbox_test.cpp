@@ -177,12 +177,12 @@ TEST(Outbox, ByDefaultLiveOutputsWaitBehindTheBacklog) {
   s.drain_rate = 1;
   Outbox box("up", s, nullptr);
   for (int i = 0; i < 3; ++i) box.add(out("old" + std::to_string(i)), 0);
-  box.set_connected(true, 0);
-  box.add(out("new0"), 0);
-  EXPECT_TRUE(take(box, 0).payloads.empty());
-  EXPECT_EQ(take(box, 1000).payloads, std::vector<std::string>{"old0"});
-  EXPECT_EQ(take(box, 2000).payloads, std::vector<std::string>{"old1"});
-  EXPECT_EQ(take(box, 3000).payloads, (std::vector<std::string>{"old2", "new0"}));
+  box.set_connected(true, 60000);  // a minute after they were made: backlog
+  box.add(out("new0"), 60000);
+  EXPECT_TRUE(take(box, 60000).payloads.empty());
+  EXPECT_EQ(take(box, 61000).payloads, std::vector<std::string>{"old0"});
+  EXPECT_EQ(take(box, 62000).payloads, std::vector<std::string>{"old1"});
+  EXPECT_EQ(take(box, 63000).payloads, (std::vector<std::string>{"old2", "new0"}));
 }
 
 TEST(Outbox, TheBacklogSurvivesARestartAndIsSentInOrderMarkedResent) {
@@ -218,7 +218,7 @@ TEST(Outbox, TheBacklogSurvivesARestartAndIsSentInOrderMarkedResent) {
   Taken t = take(box, 100);
   // "1" was in flight when the process ended: sent again (the sink may have it: at least once).
   EXPECT_EQ(t.payloads, (std::vector<std::string>{"1", "2", "3", "4", "live"}));
-  EXPECT_EQ(t.resent, (std::vector<bool>{true, true, true, true, true}));
+  EXPECT_EQ(t.resent, (std::vector<bool>{true, true, true, true, false}));
   for (auto ticket : t.tickets) box.confirm(ticket, true);
   save(*store, box);
   EXPECT_EQ(store->summary().outboxes.size(), 1u);  // only "other" is left
@@ -229,7 +229,9 @@ TEST(Outbox, BodiesBeyondTheMemoryBudgetAreReadBackFromTheDatabase) {
   auto store = StateStore::open({.path = dir.file("weir.db")});
   Outbox box("cloud", spec(), store.get(), /*memory_budget=*/4096);
   for (int i = 0; i < 500; ++i) box.add(out(std::to_string(i) + std::string(100, '.')), i);
+  EXPECT_GT(box.body_bytes(), 500u * 100);
   save(*store, box);  // evicts most bodies
+  EXPECT_LE(box.body_bytes(), 4096u);
   box.set_connected(true, 1000);
   Taken t = take(box, 1000);
   ASSERT_EQ(t.payloads.size(), 500u);
@@ -242,11 +244,20 @@ TEST(Outbox, AFailedSaveIsWrittenAgainByTheNextOne) {
   {
     auto store = StateStore::open({.path = path});
     Outbox box("cloud", spec(), store.get());
+    box.set_connected(true, 0);
+    box.add(out("gone"), 0);
+    Taken t = take(box, 0);
+    save(*store, box);  // "gone" is in the database, in flight
+    box.confirm(t.tickets[0], true);
+    box.set_connected(false, 0);
     box.add(out("a"), 0);
+    // A checkpoint that fails: neither the new entry nor the erase of "gone" is kept...
     store->begin();
     box.save();
     store->rollback();
     box.save_failed();
+    EXPECT_EQ(store->summary().outboxes.at(0).entries, 1);
+    // ...and the next one writes both.
     box.add(out("b"), 1);
     save(*store, box);
   }
@@ -255,6 +266,66 @@ TEST(Outbox, AFailedSaveIsWrittenAgainByTheNextOne) {
   box.load();
   box.set_connected(true, 10);
   EXPECT_EQ(take(box, 10).payloads, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(Outbox, AMessageTheSinkLostIsSentAgainFirstMarkedResent) {
+  Outbox box("up", spec(), nullptr);
+  box.set_connected(true, 0);
+  for (int i = 0; i < 3; ++i) box.add(out(std::to_string(i)), 0);
+  Taken t = take(box, 0);
+  box.confirm(t.tickets[0], true);
+  box.requeue(t.tickets[1]);
+  box.add(out("3"), 1);
+  Taken again = take(box, 1);
+  EXPECT_EQ(again.payloads, (std::vector<std::string>{"1", "3"}));
+  EXPECT_EQ(again.resent, (std::vector<bool>{true, false}));
+  EXPECT_EQ(box.in_flight(), 3u);
+}
+
+TEST(Outbox, TheIndexStaysSmallWhileLiveOutputsPassASlowBacklog) {
+  auto s = spec();
+  s.live_first = true;
+  s.drain_rate = 1;
+  Outbox box("up", s, nullptr);
+  box.set_connected(true, 0);
+  box.set_connected(false, 0);
+  for (int i = 0; i < 10; ++i) box.add(out("old"), 0);
+  box.set_connected(true, 100000);
+  for (int i = 0; i < 20000; ++i) {
+    box.add(out("new"), 100000);
+    for (auto ticket : take(box, 100000).tickets) box.confirm(ticket, true);
+  }
+  EXPECT_EQ(box.backlog(), 10u);  // rate-limited: none of it yet
+  EXPECT_LT(box.index_size(), 2100u) << "done entries behind the backlog are compacted";
+  EXPECT_EQ(box.counters().sent, 20000u - (box.in_flight()));
+}
+
+TEST(Outbox, MessageExpiryCountsFromWhenTheOutputWasMade) {
+  Outbox box("up", spec(), nullptr);
+  OutputMessage m = out("a");
+  m.expiry_s = 60;
+  box.add(std::move(m), 0);
+  OutputMessage n = out("b");
+  n.expiry_s = 10;
+  box.add(std::move(n), 0);
+  box.set_connected(true, 25000);
+  const OutputMessage* first = box.next(25000);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->payload, "a");
+  EXPECT_EQ(first->expiry_s, 35u);
+  box.sent();
+  EXPECT_EQ(box.next(25000), nullptr);  // "b" expired while it waited: dropped, counted
+  EXPECT_EQ(box.counters().dropped_age, 1u);
+}
+
+TEST(Outbox, OutputsMadeWhileFirstConnectingAreNotBacklog) {
+  Outbox box("up", spec(), nullptr);
+  box.add(out("early"), 0);
+  box.add(out("startup"), 9000);
+  box.set_connected(true, 12000);
+  Taken t = take(box, 12000);
+  EXPECT_EQ(t.payloads, (std::vector<std::string>{"early", "startup"}));
+  EXPECT_EQ(t.resent, (std::vector<bool>{true, false}));  // only "early" waited over 10 s
 }
 
 }  // namespace
