@@ -24,6 +24,8 @@
 #include "support/mosquitto_broker.hpp"
 #include "support/mqtt_collector.hpp"
 #include "support/process.hpp"
+#include "support/window_truth.hpp"
+#include "weir/time.hpp"
 
 namespace weir::test {
 namespace {
@@ -59,50 +61,6 @@ std::string chaos_config(int port, const TempDir& dir) {
   cfg["connections"]["local"]["port"] = port;
   cfg["state"]["path"] = dir.file("state/weir.db");
   return cfg.dump(2);
-}
-
-struct Expected {
-  int64_t n = 0;
-  int64_t seqs = 0;
-  double sum = 0, min = INFINITY, max = -INFINITY, first = 0, last = 0;
-  int64_t first_ts = INT64_MAX, last_ts = INT64_MIN;
-};
-
-// (device, window start) -> the aggregates the truth file implies.
-void read_truth(const std::string& file, std::map<std::pair<std::string, int64_t>, Expected>& out,
-                int64_t& readings) {
-  std::ifstream in(file);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::vector<std::string> f;
-    std::stringstream ss(line);
-    std::string cell;
-    while (std::getline(ss, cell, ',')) f.push_back(cell);
-    if (f[0] != "reading") continue;
-    ++readings;
-    const int64_t ts = std::stoll(f[3]);
-    const double temp = std::strtod(f[4].c_str(), nullptr);
-    Expected& e = out[{f[1], ts - ts % kWindowMs}];
-    ++e.n;
-    e.seqs += std::stoll(f[2]);
-    e.sum += temp;
-    e.min = std::min(e.min, temp);
-    e.max = std::max(e.max, temp);
-    if (ts < e.first_ts) e.first_ts = ts, e.first = temp;
-    if (ts >= e.last_ts) e.last_ts = ts, e.last = temp;
-  }
-}
-
-std::string iso(int64_t ms) {
-  time_t s = static_cast<time_t>(ms / 1000);
-  struct tm tm;
-  gmtime_r(&s, &tm);
-  char buf[40];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-  return out;
 }
 
 enum class Stop { kKill, kTerm };
@@ -206,10 +164,9 @@ void run_chaos(const ChaosRun& run) {
     if (::testing::Test::HasFatalFailure()) return;
   }
 
-  std::map<std::pair<std::string, int64_t>, Expected> expected;
-  int64_t truth_readings = 0;
-  read_truth(dir.file("truth-0.csv"), expected, truth_readings);
-  read_truth(dir.file("truth-1.csv"), expected, truth_readings);
+  WindowTruth expected;
+  int64_t truth_readings = read_truth(dir.file("truth-0.csv"), kWindowMs, expected);
+  truth_readings += read_truth(dir.file("truth-1.csv"), kWindowMs, expected);
   ASSERT_EQ(truth_readings, readings);
 
   // Outputs by id; a second copy must be the same document.
@@ -250,12 +207,12 @@ void run_chaos(const ChaosRun& run) {
     const std::string start = doc.at("_stream_meta").at("window").at("start");
     int64_t ws = -1;
     for (int64_t t = kStartMs; t < kStartMs + 2 * half_span + kWindowMs; t += kWindowMs) {
-      if (iso(t) == start) ws = t;
+      if (format_iso8601(t) == start) ws = t;
     }
     ASSERT_GE(ws, 0) << doc.dump();
     auto it = expected.find({device, ws});
     ASSERT_NE(it, expected.end()) << "an output for a window with no readings: " << doc.dump();
-    const Expected& e = it->second;
+    const ExpectedWindow& e = it->second;
     ASSERT_EQ(doc.at("n").get<int64_t>(), e.n) << doc.dump();
     ASSERT_EQ(doc.at("seqs").get<int64_t>(), e.seqs) << doc.dump();
     ASSERT_EQ(doc.at("min").get<double>(), e.min) << doc.dump();

@@ -14,18 +14,13 @@
 #include "support/mosquitto_broker.hpp"
 #include "support/mqtt_collector.hpp"
 #include "support/process.hpp"
+#include "support/window_truth.hpp"
+#include "weir/time.hpp"
 
 namespace weir::test {
 namespace {
 
 using nlohmann::json;
-
-struct Expected {
-  int64_t n = 0;
-  double min = INFINITY, max = -INFINITY, sum = 0;
-  int64_t first_ts = INT64_MAX, last_ts = INT64_MIN;
-  double first = 0, last = 0;
-};
 
 std::string pipeline_config(int port, int idle_seconds) {
   json cfg = json::parse(R"({
@@ -50,17 +45,6 @@ std::string pipeline_config(int port, int idle_seconds) {
   cfg["connections"]["local"]["port"] = port;
   cfg["pipelines"][0]["pipeline"][3]["$tumblingWindow"]["idleTimeout"]["size"] = idle_seconds;
   return cfg.dump(2);
-}
-
-std::string iso(int64_t ms) {
-  time_t s = static_cast<time_t>(ms / 1000);
-  struct tm tm;
-  gmtime_r(&s, &tm);
-  char buf[40];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-  return out;
 }
 
 bool close_rel(double a, double b, double rel) {
@@ -90,34 +74,11 @@ void run_end_to_end(int devices, int64_t readings, double malformed) {
   auto sim_done = std::chrono::steady_clock::now();
 
   // Ground truth: expected aggregates per (device, window) and the malformed payloads sent.
-  std::map<std::pair<std::string, int64_t>, Expected> expected;
+  WindowTruth expected;
+  std::map<std::string, std::vector<std::vector<std::string>>> others;
+  const int64_t truth_readings = read_truth(dir.file("truth.csv"), 10000, expected, &others);
   std::map<std::string, int64_t> malformed_kinds;
-  int64_t truth_readings = 0;
-  {
-    std::ifstream in(dir.file("truth.csv"));
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.empty() || line[0] == '#') continue;
-      std::vector<std::string> f;
-      std::stringstream ss(line);
-      std::string cell;
-      while (std::getline(ss, cell, ',')) f.push_back(cell);
-      if (f[0] == "reading") {
-        ++truth_readings;
-        int64_t ts = std::stoll(f[3]);
-        double temp = std::strtod(f[4].c_str(), nullptr);
-        auto& e = expected[{f[1], ts - ts % 10000}];
-        ++e.n;
-        e.min = std::min(e.min, temp);
-        e.max = std::max(e.max, temp);
-        e.sum += temp;
-        if (ts < e.first_ts) { e.first_ts = ts; e.first = temp; }
-        if (ts >= e.last_ts) { e.last_ts = ts; e.last = temp; }
-      } else if (f[0] == "malformed") {
-        ++malformed_kinds[f[3]];
-      }
-    }
-  }
+  for (const auto& f : others["malformed"]) ++malformed_kinds[f.at(3)];
   ASSERT_EQ(truth_readings, readings);
   int64_t malformed_total = 0;
   for (const auto& [k, n] : malformed_kinds) malformed_total += n;
@@ -155,9 +116,9 @@ void run_end_to_end(int devices, int64_t readings, double malformed) {
     const std::string start = doc.at("_stream_meta").at("window").at("start");
     bool found = false;
     for (auto& [key, e] : expected) {
-      if (key.first != device || iso(key.second) != start) continue;
+      if (key.first != device || format_iso8601(key.second) != start) continue;
       found = true;
-      ASSERT_EQ(doc.at("_stream_meta").at("window").at("end"), iso(key.second + 10000));
+      ASSERT_EQ(doc.at("_stream_meta").at("window").at("end"), format_iso8601(key.second + 10000));
       ASSERT_EQ(doc.at("n").get<int64_t>(), e.n) << m.payload;
       ASSERT_EQ(doc.at("min").get<double>(), e.min) << m.payload;
       ASSERT_EQ(doc.at("max").get<double>(), e.max) << m.payload;

@@ -19,28 +19,14 @@
 
 #include "core/fnv.hpp"
 #include "sink/sqlite/merge_sink.hpp"
+#include "unit/state/state_temp_dir.hpp"
 
 namespace weir::sink {
 namespace {
 
 constexpr TimeMs kStart = 1767225600123;  // 2026-01-01T00:00:00.123Z
 
-// A fresh directory under /tmp for one test's database, removed after.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/weir-merge-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using state::test::TempDir;
 
 // A second connection to the database, as a reader or another writer would have.
 class Db {
