@@ -6,7 +6,7 @@ pkgs=(build-essential cmake pkg-config
       libmosquitto-dev mosquitto mosquitto-clients
       libpaho-mqtt-dev libpaho-mqttpp-dev
       libsimdjson-dev nlohmann-json3-dev libcbor-dev libsqlite3-dev zlib1g-dev libspdlog-dev
-      librdkafka-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev time)
+      librdkafka-dev libsystemd-dev libcpp-httplib-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

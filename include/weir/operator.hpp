@@ -55,6 +55,9 @@ struct OperatorStats {
   uint64_t alerts_raised = 0;
   uint64_t alerts_cleared = 0;
   uint64_t alerts_suppressed = 0;
+  // Event-time watermark of a window stage (the lowest over keys with per-key watermarks);
+  // kMinTime when it has none yet or the stage has no watermark.
+  TimeMs watermark = kMinTime;
 };
 
 class Operator {

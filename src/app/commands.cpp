@@ -1,4 +1,5 @@
 #include "app/commands.hpp"
+#include "app/service.hpp"
 
 #include <iostream>
 #include <memory>
@@ -87,8 +88,14 @@ int cmd_run(const std::string& file, const std::string& log_level, bool fresh_st
     }
     spdlog::info("state database {} (schema {})", sp.path, store->schema_version());
   }
+  ServiceObserver service(*cfg);
+  std::string error;
+  if (!service.start(error)) {
+    spdlog::error("{}", error);
+    return kExitRuntime;
+  }
   try {
-    return engine::run_live(*cfg, stop, store.get());
+    return engine::run_live(*cfg, stop, store.get(), &service);
   } catch (const std::exception& e) {
     spdlog::critical("weir stopped: {}", e.what());
     return kExitRuntime;

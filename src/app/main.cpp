@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "app/service.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
 
   auto logger = spdlog::stderr_color_mt("weir");
   spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  weir::app::configure_logging();
 
   if (*stages) return weir::app::cmd_stages(std::cout);
   if (*state) return weir::app::cmd_state(config_file, state_db, std::cout, std::cerr);

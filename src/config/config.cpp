@@ -81,6 +81,7 @@ constexpr OptionSpec kTopOptions[] = {
     {"pipelines", OptionType::kArray, true, "", "the pipelines"},
     {"engine", OptionType::kObject, false, "", "engine options: queueCapacity, logLevel, statsIntervalMs"},
     {"state", OptionType::kObject, false, "", "the state database: path, synchronous, checkpointInterval"},
+    {"metrics", OptionType::kObject, false, "off", "the metrics and health endpoint: port, listen"},
 };
 constexpr ComponentInfo kTopInfo{"config", "a weir configuration", kTopOptions};
 
@@ -101,6 +102,12 @@ constexpr OptionSpec kStateOptions[] = {
      "directory of the ingest journal (every message is written there before it is acknowledged)"},
 };
 constexpr ComponentInfo kStateInfo{"state", "the state database", kStateOptions};
+
+constexpr OptionSpec kMetricsOptions[] = {
+    {"port", OptionType::kInteger, true, "", "TCP port of /metrics, /healthz and /readyz"},
+    {"listen", OptionType::kString, false, "127.0.0.1", "a loopback address: 127.0.0.1, ::1 or localhost"},
+};
+constexpr ComponentInfo kMetricsInfo{"metrics", "the metrics and health endpoint", kMetricsOptions};
 
 constexpr OptionSpec kPipelineOptions[] = {
     {"name", OptionType::kString, true, "", "unique pipeline name"},
@@ -308,6 +315,17 @@ Config Config::parse(const std::string& text, const std::string& file_name) {
     spec.journal = spec.path + ".journal";
     if (auto jd = st->get("journal")) spec.journal = jd->as_nonempty_string();
     cfg.state_ = spec;
+  }
+  if (auto m = root.get("metrics")) {
+    m->expect_object();
+    m->check_options(kMetricsInfo);
+    MetricsSpec spec;
+    spec.port = static_cast<int>(m->at("port").as_int(1, 65535));
+    if (auto l = m->get("listen")) {
+      spec.listen = l->as_enum({"127.0.0.1", "::1", "localhost"});
+      if (spec.listen == "localhost") spec.listen = "127.0.0.1";
+    }
+    cfg.metrics_ = spec;
   }
   Node pipes = root.at("pipelines");
   pipes.expect_array(true);

@@ -91,6 +91,12 @@ struct StateSpec {
   std::string journal;  // the ingest journal's directory ("<path>.journal" by default)
 };
 
+// The metrics and health endpoint ("metrics": {"port": 9464}); off without the section.
+struct MetricsSpec {
+  std::string listen = "127.0.0.1";  // loopback only
+  int port = 9464;
+};
+
 class Config {
  public:
   // Loads and checks a config file; throws ConfigError whose path is a JSON pointer and
@@ -104,6 +110,7 @@ class Config {
   const std::vector<PipelineSpec>& pipelines() const noexcept { return pipelines_; }
   const EngineSpec& engine() const noexcept { return engine_; }
   const std::optional<StateSpec>& state() const noexcept { return state_; }
+  const std::optional<MetricsSpec>& metrics() const noexcept { return metrics_; }
   // The stage array of pipeline i.
   Node stages(size_t i) const;
   const ConnectionSpec& connection(const std::string& name, const std::string& path) const;
@@ -115,6 +122,7 @@ class Config {
   std::vector<PipelineSpec> pipelines_;
   EngineSpec engine_;
   std::optional<StateSpec> state_;
+  std::optional<MetricsSpec> metrics_;
 };
 
 // "FILE: PATH: MESSAGE", the one line printed for a config error.

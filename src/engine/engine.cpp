@@ -70,6 +70,7 @@ Engine::Engine(const config::Config& config, const Clock& clock, EngineOptions o
     }
 
     std::vector<std::unique_ptr<Operator>> ops;
+    std::vector<std::string> stage_names;
     for (size_t si = 1; si + 1 < n; ++si) {
       config::Node stage = stages.at(si);
       std::string key = stage.single_operator_key("stage");
@@ -87,6 +88,7 @@ Engine::Engine(const config::Config& config, const Clock& clock, EngineOptions o
         return connection_index(connection_names_, name);
       };
       ops.push_back(reg->factory.make(stage.at(key), ctx));
+      stage_names.push_back(key);
     }
     std::optional<uint32_t> dlq;
     std::string dlq_topic;
@@ -112,6 +114,7 @@ Engine::Engine(const config::Config& config, const Clock& clock, EngineOptions o
     pipelines_.push_back(std::make_unique<PipelineRunner>(
         spec.name, std::move(source), std::move(ops), std::move(emit), emit_conn, dlq,
         std::move(dlq_topic), router_, clock_, log_));
+    pipelines_.back()->set_stage_names(std::move(stage_names));
     routes_[src_conn].push_back(Route{pipelines_.back().get(), dit->second, {}});
   }
 }

@@ -44,6 +44,9 @@ class PipelineRunner {
   OperatorStats state_stats() const;
   // The stages between $source and $emit, for checkpoints.
   size_t stage_count() const noexcept { return stages_.size(); }
+  // The stage names ("$tumblingWindow"...), in order, for metrics.
+  void set_stage_names(std::vector<std::string> names) { stage_names_ = std::move(names); }
+  const std::string& stage_name(size_t i) const { return stage_names_.at(i); }
   Operator& stage(size_t i) noexcept { return *stages_[i]; }
   const Operator& stage(size_t i) const noexcept { return *stages_[i]; }
 
@@ -66,6 +69,7 @@ class PipelineRunner {
   std::string name_;
   SourceSpec source_;
   std::vector<std::unique_ptr<Operator>> stages_;
+  std::vector<std::string> stage_names_;
   std::vector<std::unique_ptr<Context>> contexts_;
   EmitSpec emit_;
   uint32_t emit_connection_;

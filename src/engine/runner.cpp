@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <memory>
 #include <thread>
@@ -35,7 +36,8 @@ constexpr auto kLinger = std::chrono::microseconds(500);
 constexpr auto kBusyGap = std::chrono::milliseconds(2);
 }  // namespace
 
-int run_live(const config::Config& config, const std::atomic<bool>& stop, state::StateStore* store) {
+int run_live(const config::Config& config, const std::atomic<bool>& stop, state::StateStore* store,
+             RunObserver* observer) {
   SteadyWallClock clock;
   Engine engine(config, clock);
   // The journal sequence number the state reflects: messages up to it are in the state.
@@ -81,6 +83,7 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
     }
     return true;
   };
+  CheckpointView checkpoints;
   auto checkpoint = [&]() -> bool {
     if (store == nullptr) return true;
     if (!outputs_confirmed()) return false;
@@ -90,12 +93,16 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
       es.set("journalSeq", Value(static_cast<int64_t>(applied)));
       const CheckpointStats st = save_checkpoint(engine, *store, next_mode, &es);
       next_mode = Operator::SaveMode::kChanged;
+      const auto took = std::chrono::steady_clock::now() - t0;
+      ++checkpoints.taken;
+      checkpoints.last_seconds = std::chrono::duration<double>(took).count();
+      checkpoints.last_at = clock.now();
       spdlog::debug("checkpoint: {} entries, {} bytes, {} ms, journal position {}", st.entries, st.bytes,
-                    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(),
-                    applied);
+                    std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), applied);
     } catch (const state::StateError& e) {
       // Logged and tried again next interval, in full; the previous checkpoint stays whole.
       spdlog::error("checkpoint failed: {}", e.what());
+      ++checkpoints.failed;
       next_mode = Operator::SaveMode::kAll;
       return false;
     }
@@ -210,7 +217,31 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
     }
     if (replayed > 0) spdlog::info("journal: replayed {} message(s) received before the last stop", replayed);
   }
+  auto view = [&] {
+    RunView v{engine, {}, queue.size(), config.engine().queue_capacity,
+              durable ? durable->journal().last_seq() - applied : 0, checkpoints};
+    for (uint32_t c = 0; c < names.size(); ++c) {
+      ConnectionView cv;
+      cv.name = names[c];
+      cv.type = config.connections().at(names[c]).type;
+      cv.connected = sinks[c]->connected();
+      cv.outbox = outboxes[c].get();
+      if (clients[c]) {
+        const auto k = clients[c]->counters();
+        cv.connected = clients[c]->connected();
+        cv.received = k.received;
+        cv.published = k.published;
+        cv.reconnects = k.connects > 0 ? k.connects - 1 : 0;
+        cv.subscribes = std::any_of(subscriptions.begin(), subscriptions.end(),
+                                    [&](const Subscription& s) { return s.connection == c; });
+      }
+      v.connections.push_back(std::move(cv));
+    }
+    return v;
+  };
+  const std::function<RunView()> fill_view = view;
   spdlog::info("weir running {} pipeline(s)", engine.pipelines().size());
+  if (observer != nullptr) observer->ready(view());
 
   std::vector<Message> batch;
   batch.reserve(kBatch);
@@ -286,7 +317,9 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
       last_batch = std::chrono::steady_clock::now();
     }
     maybe_tick();
+    if (observer != nullptr) observer->tick(clock.now(), fill_view);
   }
+  if (observer != nullptr) observer->stopping();
 
   // Shutdown. Outputs already handed to store-and-forward sinks get a moment (2 s at most)
   // for their confirmations, so they leave the outbox now rather than being sent again at

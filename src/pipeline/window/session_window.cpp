@@ -395,12 +395,15 @@ void SessionWindow::forget(const Partition& p) {
   if (!p.dirty) dirty_.push_back(p.key);  // a dirty partition is listed already
 }
 
+TimeMs SessionWindow::watermark() const {
+  if (!per_key_) return clock_.watermark;
+  TimeMs w = partitions_.empty() ? kMinTime : kMaxTime;
+  for (const auto& [key, p] : partitions_) w = std::min(w, p.clock.watermark);
+  return w;
+}
+
 Value SessionWindow::stage_entry() const {
-  TimeMs watermark = clock_.watermark;
-  if (per_key_) {
-    watermark = partitions_.empty() ? kMinTime : kMaxTime;
-    for (const auto& [key, p] : partitions_) watermark = std::min(watermark, p.clock.watermark);
-  }
+  const TimeMs watermark = this->watermark();
   Value v = Value::object();
   v.reserve(7);
   v.set("kind", Value(kInfo.name));

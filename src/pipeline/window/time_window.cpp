@@ -469,12 +469,15 @@ size_t TimeWindow::open_windows() const {
   return n;
 }
 
+TimeMs TimeWindow::watermark() const {
+  if (!per_key_) return clock_.watermark;
+  TimeMs w = keys_.empty() ? kMinTime : kMaxTime;
+  for (const auto& [key, k] : keys_) w = std::min(w, k.clock->watermark);
+  return w;
+}
+
 Value TimeWindow::stage_entry() const {
-  TimeMs watermark = clock_.watermark;
-  if (per_key_) {
-    watermark = keys_.empty() ? kMinTime : kMaxTime;
-    for (const auto& [key, k] : keys_) watermark = std::min(watermark, k.clock->watermark);
-  }
+  const TimeMs watermark = this->watermark();
   Value v = Value::object();
   v.reserve(9);
   v.set("kind", Value(options_.kind));

@@ -39,7 +39,15 @@ class TimeWindow final : public Operator {
   StageResult process(Record& record, StageContext& ctx) override;
   void on_tick(StageContext& ctx) override;
   void flush(StageContext& ctx) override;
-  OperatorStats stats() const override { return {groups(), memory_bytes()}; }
+  OperatorStats stats() const override {
+    OperatorStats st;
+    st.groups = groups();
+    st.state_bytes = memory_bytes();
+    st.watermark = watermark();
+    return st;
+  }
+  // The stage's watermark (the lowest of the keys' with watermark "perKey").
+  TimeMs watermark() const;
   // Checkpoints. Entries: kStageKey {"kind", "config" (a hash of what the saved state
   // depends on: another config's rows are ignored), "groups", "openWindows", "watermark",
   // "clock", "nextEnd", "firedUpto", "lastSweep"}; one per key, "k:" + the JSON text of
