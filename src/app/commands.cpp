@@ -1,7 +1,15 @@
 #include "app/commands.hpp"
 #include "app/service.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <memory>
 #include <optional>
 
@@ -59,11 +67,30 @@ int cmd_check(const std::string& file, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
+std::string default_pid_file(const config::Config& cfg) {
+  return cfg.state() ? cfg.state()->path + ".pid" : std::string();
+}
+
 int cmd_run(const std::string& file, const std::string& log_level, bool fresh_state,
-            const std::atomic<bool>& stop) {
+            const std::atomic<bool>& stop, std::atomic<bool>* reload, const std::string& pid_file) {
   auto cfg = load(file, std::cerr);
   if (!cfg) return kExitConfig;
   set_level(*cfg, log_level);
+  // The pid file lets `weir reload` find this process (systemd uses $MAINPID instead).
+  struct PidFile {
+    std::string path;
+    ~PidFile() {
+      if (!path.empty()) std::remove(path.c_str());
+    }
+  } pid{pid_file.empty() ? default_pid_file(*cfg) : pid_file};
+  if (!pid.path.empty()) {
+    std::ofstream out(pid.path, std::ios::trunc);
+    out << ::getpid() << "\n";
+    if (!out) {
+      spdlog::warn("cannot write the pid file {} (weir reload will not find this weir)", pid.path);
+      pid.path.clear();
+    }
+  }
   // The state database is checked before anything connects: weir does not start on a
   // database that is corrupt, truncated, foreign or from a newer weir (unless told to
   // start fresh, which keeps the old file aside).
@@ -94,12 +121,50 @@ int cmd_run(const std::string& file, const std::string& log_level, bool fresh_st
     spdlog::error("{}", error);
     return kExitRuntime;
   }
+  engine::ReloadHook hook;
+  hook.requested = reload;
+  hook.read = [file, log_level]() -> std::optional<config::Config> {
+    std::ostringstream err;
+    auto next = load(file, err);
+    if (!next) {
+      std::string text = err.str();
+      while (!text.empty() && text.back() == '\n') text.pop_back();
+      spdlog::error("reload: {}", text);
+      return std::nullopt;
+    }
+    set_level(*next, log_level);
+    return next;
+  };
   try {
-    return engine::run_live(*cfg, stop, store.get(), &service);
+    return engine::run_live(*cfg, stop, store.get(), &service, std::move(hook));
   } catch (const std::exception& e) {
     spdlog::critical("weir stopped: {}", e.what());
     return kExitRuntime;
   }
+}
+
+int cmd_reload(const std::string& file, const std::string& pid_file, std::ostream& out, std::ostream& err) {
+  auto cfg = load(file, err);
+  if (!cfg) return kExitConfig;  // the running weir is not disturbed with a broken config
+  const std::string path = pid_file.empty() ? default_pid_file(*cfg) : pid_file;
+  if (path.empty()) {
+    err << "weir reload: no pid file (the config has no state section): give --pid-file, or use "
+           "systemctl reload weir / kill -HUP\n";
+    return kExitRuntime;
+  }
+  std::ifstream in(path);
+  long pid = 0;
+  if (!(in >> pid) || pid <= 1) {
+    err << "weir reload: cannot read a pid from " << path << " (is weir running?)\n";
+    return kExitRuntime;
+  }
+  if (::kill(static_cast<pid_t>(pid), SIGHUP) != 0) {
+    err << "weir reload: cannot signal pid " << pid << ": " << std::strerror(errno) << "\n";
+    return kExitRuntime;
+  }
+  out << "weir reload: " << file << " is valid; asked weir (pid " << pid
+      << ") to reload it (what it applied is in its log)\n";
+  return kExitOk;
 }
 
 int cmd_replay(const std::string& file, const engine::ReplayOptions& options,

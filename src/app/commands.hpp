@@ -16,8 +16,12 @@ inline constexpr int kExitState = 3;  // the state database cannot be used
 
 int cmd_check(const std::string& file, std::ostream& out, std::ostream& err);
 // fresh_state: a state database that cannot be used is kept aside and a new one started.
+// reload is set by SIGHUP: the config file is read again and applied while running.
+// pid_file ("" : <state path>.pid when there is a state section) receives weir's pid.
 int cmd_run(const std::string& file, const std::string& log_level, bool fresh_state,
-            const std::atomic<bool>& stop);
+            const std::atomic<bool>& stop, std::atomic<bool>* reload = nullptr, const std::string& pid_file = "");
+// Checks the config file, then asks the running weir (by its pid file) to reload it.
+int cmd_reload(const std::string& file, const std::string& pid_file, std::ostream& out, std::ostream& err);
 int cmd_replay(const std::string& file, const engine::ReplayOptions& options, const std::string& log_level);
 int cmd_stages(std::ostream& out);
 // Prints what a state database holds without starting the engine: the database of the

@@ -12,7 +12,9 @@
 
 namespace {
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 extern "C" void on_signal(int) { g_stop.store(true); }
+extern "C" void on_hangup(int) { g_reload.store(true); }
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -29,6 +31,12 @@ int main(int argc, char** argv) {
   bool fresh_state = false;
   run->add_flag("--fresh-state", fresh_state,
                 "if the state database cannot be used, keep it aside and start a new one");
+  std::string pid_file;
+  run->add_option("--pid-file", pid_file, "write the pid here (default: <state path>.pid)");
+
+  auto* reload = app.add_subcommand("reload", "check a config, then make the running weir reload it (SIGHUP)");
+  reload->add_option("-c,--config", config_file, "config file")->required();
+  reload->add_option("--pid-file", pid_file, "the running weir's pid file (default: <state path>.pid)");
 
   auto* check = app.add_subcommand("check", "check a config file and exit (0: valid, 2: invalid)");
   check->add_option("-c,--config", config_file, "config file")->required();
@@ -61,9 +69,11 @@ int main(int argc, char** argv) {
   if (*stages) return weir::app::cmd_stages(std::cout);
   if (*state) return weir::app::cmd_state(config_file, state_db, std::cout, std::cerr);
   if (*check) return weir::app::cmd_check(config_file, std::cout, std::cerr);
+  if (*reload) return weir::app::cmd_reload(config_file, pid_file, std::cout, std::cerr);
   if (*replay) return weir::app::cmd_replay(config_file, replay_options, log_level);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
-  return weir::app::cmd_run(config_file, log_level, fresh_state, g_stop);
+  std::signal(SIGHUP, on_hangup);
+  return weir::app::cmd_run(config_file, log_level, fresh_state, g_stop, &g_reload, pid_file);
 }

@@ -121,6 +121,23 @@ Engine::Engine(const config::Config& config, const Clock& clock, EngineOptions o
 
 Engine::~Engine() = default;
 
+PipelineRunner* Engine::pipeline(std::string_view name) const noexcept {
+  for (const auto& p : pipelines_) {
+    if (p->name() == name) return p.get();
+  }
+  return nullptr;
+}
+
+void Engine::adopt(Engine& old) {
+  // The pipelines hold a reference to router_ (this member): assigned, not replaced.
+  router_ = std::move(old.router_);
+  messages_ = old.messages_;
+  unmatched_ = old.unmatched_;
+  for (auto& p : pipelines_) {
+    if (const PipelineRunner* o = old.pipeline(p->name())) p->adopt_counters(o->counters());
+  }
+}
+
 std::vector<Subscription> Engine::subscriptions() const {
   std::vector<Subscription> subs;
   for (uint32_t c = 0; c < routes_.size(); ++c) {

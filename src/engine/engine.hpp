@@ -59,6 +59,10 @@ class Engine {
   void flush();
 
   const std::vector<std::unique_ptr<PipelineRunner>>& pipelines() const noexcept { return pipelines_; }
+  PipelineRunner* pipeline(std::string_view name) const noexcept;
+  // A reload: takes over the outputs of the engine it replaces (parked outputs, retry
+  // state, sink counters) and the counters of the pipelines that keep their name.
+  void adopt(Engine& old);
   const OutputRouter& router() const noexcept { return router_; }
   OutputRouter& router() noexcept { return router_; }
   uint64_t messages() const noexcept { return messages_; }

@@ -40,6 +40,7 @@ class PipelineRunner {
   const std::string& name() const noexcept { return name_; }
   const SourceSpec& source() const noexcept { return source_; }
   const PipelineCounters& counters() const noexcept { return counters_; }
+  void adopt_counters(const PipelineCounters& c) { counters_ = c; }
   // Groups and state bytes held by the stages (windows).
   OperatorStats state_stats() const;
   // The stages between $source and $emit, for checkpoints.

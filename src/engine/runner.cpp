@@ -14,6 +14,7 @@
 #include "engine/checkpoint.hpp"
 #include "engine/durable_ingest.hpp"
 #include "engine/engine.hpp"
+#include "engine/reload.hpp"
 #include "ingest/mqtt/mqtt_client.hpp"
 #include "sink/kafka/kafka_sink.hpp"
 #include "sink/mqtt/mqtt_sink.hpp"
@@ -37,14 +38,16 @@ constexpr auto kBusyGap = std::chrono::milliseconds(2);
 }  // namespace
 
 int run_live(const config::Config& config, const std::atomic<bool>& stop, state::StateStore* store,
-             RunObserver* observer) {
+             RunObserver* observer, ReloadHook reload) {
   SteadyWallClock clock;
-  Engine engine(config, clock);
+  // The config and engine in force; a reload (SIGHUP) replaces both.
+  auto current = std::make_shared<const config::Config>(config);
+  auto engine = std::make_unique<Engine>(*current, clock);
   // The journal sequence number the state reflects: messages up to it are in the state.
   uint64_t applied = 0;
   std::unique_ptr<DurableIngest> durable;
   if (store != nullptr) {
-    const uint64_t n = load_checkpoint(engine, *store);
+    const uint64_t n = load_checkpoint(*engine, *store);
     if (auto es = load_engine_state(*store)) {
       if (const Value* seq = es->find("journalSeq"); seq != nullptr && seq->is_int() && seq->as_int() > 0) {
         applied = static_cast<uint64_t>(seq->as_int());
@@ -69,7 +72,7 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
   // send outputs again (same ids, same content), never lose one. The first checkpoint of a
   // run, and the one after a failed one, writes everything; the others what changed.
   Operator::SaveMode next_mode = Operator::SaveMode::kAll;
-  const auto& names = engine.connection_names();
+  const std::vector<std::string> names = engine->connection_names();  // the same after a reload
   // Per connection: its MQTT client (null for kafka and sqlite connections), and its outbox
   // when it is store-and-forward.
   std::vector<std::unique_ptr<ingest::MqttClient>> clients(names.size());
@@ -77,7 +80,7 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
   // Outputs of connections with an outbox ride in the checkpoint itself; the others must
   // be confirmed before a checkpoint.
   auto outputs_confirmed = [&] {
-    if (engine.router().backlog() > 0) return false;
+    if (engine->router().backlog() > 0) return false;
     for (size_t c = 0; c < clients.size(); ++c) {
       if (clients[c] && !outboxes[c] && clients[c]->in_flight() > 0) return false;
     }
@@ -91,7 +94,7 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
       const auto t0 = std::chrono::steady_clock::now();
       Value es = Value::object();
       es.set("journalSeq", Value(static_cast<int64_t>(applied)));
-      const CheckpointStats st = save_checkpoint(engine, *store, next_mode, &es);
+      const CheckpointStats st = save_checkpoint(*engine, *store, next_mode, &es);
       next_mode = Operator::SaveMode::kChanged;
       const auto took = std::chrono::steady_clock::now() - t0;
       ++checkpoints.taken;
@@ -164,7 +167,7 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
                      "exit)", spec.name);
       }
     }
-    engine.set_sink(c, sinks.back().get(), outboxes[c].get());
+    engine->set_sink(c, sinks.back().get(), outboxes[c].get());
   }
   // However this function is left (an error, an exception), a network thread blocked on a
   // full queue must be released before the clients are destroyed, or their destructors wait
@@ -173,7 +176,7 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
     core::BoundedQueue<Message>& q;
     ~CloseQueue() { q.close(); }
   } close_queue{queue};
-  const auto subscriptions = engine.subscriptions();
+  auto subscriptions = engine->subscriptions();
   for (const auto& s : subscriptions) {
     clients[s.connection]->add_subscription(s.filter, s.qos);
     spdlog::info("subscribing to \"{}\" (QoS {}) on connection \"{}\"", s.filter, s.qos, names[s.connection]);
@@ -207,9 +210,9 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
     uint64_t replayed = 0;
     try {
       replayed = durable->replay([&](Message&& m) {
-        engine.handle(m);
+        engine->handle(m);
         applied = m.seq;
-        if (++replayed % kBatch == 0) engine.tick();
+        if (++replayed % kBatch == 0) engine->tick();
       });
     } catch (const state::JournalError& e) {
       spdlog::error("journal: {}", e.what());
@@ -218,7 +221,7 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
     if (replayed > 0) spdlog::info("journal: replayed {} message(s) received before the last stop", replayed);
   }
   auto view = [&] {
-    RunView v{engine, {}, queue.size(), config.engine().queue_capacity,
+    RunView v{*engine, {}, queue.size(), config.engine().queue_capacity,
               durable ? durable->journal().last_seq() - applied : 0, checkpoints};
     for (uint32_t c = 0; c < names.size(); ++c) {
       ConnectionView cv;
@@ -240,7 +243,7 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
     return v;
   };
   const std::function<RunView()> fill_view = view;
-  spdlog::info("weir running {} pipeline(s)", engine.pipelines().size());
+  spdlog::info("weir running {} pipeline(s)", engine->pipelines().size());
   if (observer != nullptr) observer->ready(view());
 
   std::vector<Message> batch;
@@ -258,7 +261,7 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
   auto process_batch = [&] {
     if (!batch.empty()) ticks_held = false;
     for (auto& m : batch) {
-      engine.handle(m);
+      engine->handle(m);
       if (m.seq != 0) applied = m.seq;
     }
     batch.clear();
@@ -270,7 +273,7 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
     TimeMs now = clock.now();
     if (ticks_held && now >= resume_by) ticks_held = false;
     if (now - last_tick >= kTickInterval && !ticks_held) {
-      engine.tick();
+      engine->tick();
       last_tick = now;
     }
     if (checkpoint_every > 0 && now - last_checkpoint >= checkpoint_every) checkpoint_due = true;
@@ -285,11 +288,11 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
         waiting_since = now;
       } else if (!warned_waiting && now - waiting_since >= 10000) {
         spdlog::warn("no checkpoint for 10 s: outputs wait for their broker ({} parked); the journal "
-                     "keeps growing meanwhile", engine.router().backlog());
+                     "keeps growing meanwhile", engine->router().backlog());
         warned_waiting = true;
       }
     }
-    auto interval = config.engine().stats_interval_ms;
+    auto interval = current->engine().stats_interval_ms;
     if (interval > 0 && now - last_stats >= interval) {
       uint64_t waits = queue.full_waits();
       std::string journal;
@@ -299,11 +302,49 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
                               durable->journal().last_seq() - applied, durable->journal().bytes(),
                               c.redeliveries_dropped);
       }
-      spdlog::info("stats: {} queue={} queue_full_waits={}{}", engine.stats_line(), queue.size(),
+      spdlog::info("stats: {} queue={} queue_full_waits={}{}", engine->stats_line(), queue.size(),
                    waits - last_full_waits, journal);
       last_full_waits = waits;
       last_stats = now;
     }
+  };
+
+  auto apply_reload = [&] {
+    spdlog::info("reload: reading {} again", current->file());
+    std::optional<config::Config> next = reload.read ? reload.read() : std::nullopt;
+    if (!next) {
+      spdlog::error("reload refused: the new config is not valid; the running one goes on");
+      return;
+    }
+    if (const std::string why = reload_blocker(*current, *next); !why.empty()) {
+      spdlog::error("reload refused: {}; the running config goes on", why);
+      return;
+    }
+    auto next_cfg = std::make_shared<const config::Config>(std::move(*next));
+    std::unique_ptr<Engine> fresh;
+    try {
+      fresh = std::make_unique<Engine>(*next_cfg, clock);
+    } catch (const config::ConfigError& e) {
+      spdlog::error("reload refused: {}; the running config goes on", config::format_config_error(next_cfg->file(), e));
+      return;
+    }
+    for (uint32_t c = 0; c < names.size(); ++c) fresh->set_sink(c, sinks[c].get(), outboxes[c].get());
+    fresh->adopt(*engine);
+    for (const auto& line : transfer_state(*engine, *current, *fresh, *next_cfg)) spdlog::info("reload: {}", line);
+    subscriptions = fresh->subscriptions();
+    for (uint32_t c = 0; c < names.size(); ++c) {
+      if (!clients[c]) continue;
+      std::vector<std::pair<std::string, int>> subs;
+      for (const auto& s : subscriptions) {
+        if (s.connection == c) subs.emplace_back(s.filter, s.qos);
+      }
+      clients[c]->set_subscriptions(std::move(subs));
+    }
+    engine = std::move(fresh);
+    current = std::move(next_cfg);
+    next_mode = Operator::SaveMode::kAll;  // stages may have moved: the next checkpoint writes all
+    checkpoint_due = true;
+    spdlog::info("reload: applied; {} pipeline(s) running", engine->pipelines().size());
   };
 
   auto last_batch = std::chrono::steady_clock::now() - kBusyGap;
@@ -317,6 +358,7 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
       last_batch = std::chrono::steady_clock::now();
     }
     maybe_tick();
+    if (reload.requested != nullptr && reload.requested->exchange(false)) apply_reload();
     if (observer != nullptr) observer->tick(clock.now(), fill_view);
   }
   if (observer != nullptr) observer->stopping();
@@ -324,10 +366,10 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
   // Shutdown. Outputs already handed to store-and-forward sinks get a moment (2 s at most)
   // for their confirmations, so they leave the outbox now rather than being sent again at
   // the next start; from now on nothing new is handed over (it waits in the outbox).
-  engine.router().hold_outboxes();
-  for (int i = 0; i < 100 && engine.router().outbox_in_flight() > 0; ++i) {
+  engine->router().hold_outboxes();
+  for (int i = 0; i < 100 && engine->router().outbox_in_flight() > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    engine.router().collect(clock.now());
+    engine->router().collect(clock.now());
   }
   // Then disconnect, so the broker stops delivering (whatever it sent but we
   // did not acknowledge is delivered again next time), while this thread keeps processing
@@ -349,16 +391,16 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
   }
   stopper.join();
   while (queue.drain(batch, kBatch) > 0) process_batch();
-  engine.tick();
+  engine->tick();
   if (store != nullptr && !checkpoint()) {
     // The state stays at the last checkpoint; the journal holds everything since, and the
     // next start replays it and sends these outputs again (same ids, same content).
     spdlog::info("stopping without a final checkpoint: {} output(s) not confirmed by the broker; "
-                 "the next start replays them from the journal", engine.router().backlog());
-  } else if (engine.router().backlog() > 0) {
-    spdlog::warn("{} output(s) could not be published before shutdown", engine.router().backlog());
+                 "the next start replays them from the journal", engine->router().backlog());
+  } else if (engine->router().backlog() > 0) {
+    spdlog::warn("{} output(s) could not be published before shutdown", engine->router().backlog());
   }
-  spdlog::info("stopped: {}", engine.stats_line());
+  spdlog::info("stopped: {}", engine->stats_line());
   return 0;
 }
 

@@ -18,6 +18,8 @@
 #include "support/mosquitto_broker.hpp"
 #include "support/mqtt_collector.hpp"
 #include "support/process.hpp"
+#include "support/window_truth.hpp"
+#include "weir/time.hpp"
 
 namespace weir::test {
 namespace {
@@ -205,6 +207,87 @@ TEST(GatewayService, TheUnitFileVerifies) {
   auto r = run_command({"/usr/bin/systemd-analyze", "verify", dir.file("weir.service")});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(r.err.find("weir.service"), std::string::npos) << r.err;
+}
+
+json reload_config(int port, const TempDir& dir, const json& edit_match, const std::string& edit_topic) {
+  return {{"connections", {{"local", {{"type", "mqtt"}, {"port", port}, {"clientId", "weir-reload"}}}}},
+          {"state", {{"path", dir.file("weir.db")}}},
+          {"engine", {{"statsIntervalMs", 1000}}},
+          {"pipelines",
+           json::array(
+               {{{"name", "steady"},
+                 {"pipeline",
+                  json::array({{{"$source", {{"connectionName", "local"}, {"topic", "sensors/+device/telemetry"}, {"timeField", "ts"}}}},
+                               {{"$tumblingWindow",
+                                 {{"interval", {{"size", 1}, {"unit", "second"}}},
+                                  {"idleTimeout", {{"size", 2}, {"unit", "second"}}},
+                                  {"pipeline", json::array({{{"$group", {{"_id", "$device"}, {"n", {{"$count", json::object()}}},
+                                                                         {"seqs", {{"$sum", "$seq"}}}}}}})}}}},
+                               {{"$emit", {{"connectionName", "local"}, {"topic", "steady/{_id}"}}}}})}},
+                {{"name", "edit"},
+                 {"pipeline", json::array({{{"$source", {{"connectionName", "local"}, {"topic", "sensors/+device/telemetry"}}}},
+                                           {{"$match", edit_match}},
+                                           {{"$emit", {{"connectionName", "local"}, {"topic", edit_topic}}}}})}}})}};
+}
+
+TEST(GatewayService, ReloadChangesOnePipelineUnderLoadAndTheOtherLosesNothing) {
+  TempDir dir;
+  MosquittoBroker broker(dir);
+  MqttCollector collector(broker.port(), {"steady/#", "edit/#", "edit2/#"});
+  const json before = reload_config(broker.port(), dir, {{"temp", {{"$gt", -1000}}}}, "edit/{device}");
+  dir.write("weir.json", before.dump(2));
+  Process weir({WEIR_EXE, "run", "-c", dir.file("weir.json")}, dir.file("weir.log"));
+  ASSERT_TRUE(wait_until([&] { return weir.log().find("weir running") != std::string::npos; }, 15s)) << weir.log();
+  Process sim({WEIR_SIM_EXE, "--port", std::to_string(broker.port()), "--devices", "10", "--count", "5000", "--rate",
+               "100", "--qos", "1", "--time-mode", "synthetic", "--step-ms", "100", "--seed", "3", "--client-id",
+               "reload-sim", "--quiet", "--truth", dir.file("truth.csv")},
+              dir.file("sim.log"));
+  ASSERT_TRUE(wait_until([&] { return collector.count_prefix("steady/") >= 20; }, 20s)) << weir.log();
+
+  // A broken config is refused by `weir reload` before the running weir hears of it...
+  dir.write("weir.json", "{\"connections\": ");
+  auto refused = run_command({WEIR_EXE, "reload", "-c", dir.file("weir.json")});
+  EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
+  // ...and by the running weir on a plain SIGHUP, which goes on with its config.
+  weir.signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return weir.log().find("reload refused") != std::string::npos; }, 10s)) << weir.log();
+  ASSERT_TRUE(weir.running());
+
+  // The change: "edit" now keeps nothing and publishes elsewhere; "steady" is untouched.
+  dir.write("weir.json", reload_config(broker.port(), dir, {{"temp", {{"$gt", 1000}}}}, "edit2/{device}").dump(2));
+  auto ok = run_command({WEIR_EXE, "reload", "-c", dir.file("weir.json")});
+  ASSERT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  ASSERT_TRUE(wait_until([&] { return weir.log().find("reload: applied") != std::string::npos; }, 10s)) << weir.log();
+  const size_t edit_before = collector.count_prefix("edit/");
+  EXPECT_NE(weir.log().find("reload: pipeline \"steady\": unchanged, state kept"), std::string::npos) << weir.log();
+  EXPECT_NE(weir.log().find("reload: pipeline \"edit\": changed, rebuilt"), std::string::npos) << weir.log();
+  ASSERT_EQ(sim.wait(60s), 0) << read_file(dir.file("sim.log"));
+
+  WindowTruth truth;
+  ASSERT_EQ(read_truth(dir.file("truth.csv"), 1000, truth), 5000);
+  ASSERT_TRUE(wait_until([&] { return collector.count_prefix("steady/") >= truth.size(); }, 30s))
+      << collector.count_prefix("steady/") << " of " << truth.size() << "\n" << weir.log();
+  wait_until([] { return false; }, 500ms);
+  std::map<std::pair<std::string, int64_t>, int> seen;
+  for (const auto& m : collector.messages()) {
+    if (m.topic.rfind("steady/", 0) != 0) continue;
+    json doc = json::parse(m.payload);
+    const std::string start = doc.at("_stream_meta").at("window").at("start");
+    const auto ts = parse_iso8601(start);
+    ASSERT_TRUE(ts.has_value()) << start;
+    const auto key = std::make_pair(doc.at("_id").get<std::string>(), *ts);
+    auto it = truth.find(key);
+    ASSERT_NE(it, truth.end()) << m.payload;
+    EXPECT_EQ(doc.at("n").get<int64_t>(), it->second.n) << m.payload;
+    EXPECT_EQ(doc.at("seqs").get<int64_t>(), it->second.seqs) << m.payload;
+    ++seen[key];
+  }
+  EXPECT_EQ(seen.size(), truth.size()) << "every window of the unchanged pipeline, across the reload";
+  for (const auto& [k, n] : seen) EXPECT_EQ(n, 1) << k.first << " " << k.second;
+  // The changed pipeline runs its new definition: nothing matches any more.
+  EXPECT_GT(edit_before, 0u);
+  EXPECT_EQ(collector.count_prefix("edit2/"), 0u);
+  EXPECT_EQ(weir.stop(), 0) << weir.log();
 }
 
 }  // namespace

@@ -47,7 +47,23 @@ MqttClient::~MqttClient() {
 }
 
 void MqttClient::add_subscription(std::string filter, int qos) {
+  std::lock_guard lock(subs_mu_);
   subscriptions_.emplace_back(std::move(filter), qos);
+}
+
+void MqttClient::set_subscriptions(std::vector<std::pair<std::string, int>> subscriptions) {
+  std::lock_guard lock(subs_mu_);
+  for (const auto& [filter, qos] : subscriptions_) {
+    const bool kept = std::any_of(subscriptions.begin(), subscriptions.end(),
+                                  [&](const auto& s) { return s.first == filter; });
+    if (!kept && connected()) mosquitto_unsubscribe(mosq_, nullptr, filter.c_str());
+  }
+  for (const auto& [filter, qos] : subscriptions) {
+    const bool had = std::any_of(subscriptions_.begin(), subscriptions_.end(),
+                                 [&](const auto& s) { return s.first == filter && s.second == qos; });
+    if (!had && connected()) mosquitto_subscribe(mosq_, nullptr, filter.c_str(), qos);
+  }
+  subscriptions_ = std::move(subscriptions);
 }
 
 bool MqttClient::start(std::string& error) {
@@ -240,6 +256,7 @@ void MqttClient::on_connect(struct mosquitto* mosq, void* self_ptr, int rc) {
     std::lock_guard lock(self->report_mu_);
     self->last_problem_.clear();  // the next problem is a change again
   }
+  std::lock_guard subs_lock(self->subs_mu_);
   for (const auto& [filter, qos] : self->subscriptions_) {
     int src = mosquitto_subscribe(mosq, nullptr, filter.c_str(), qos);
     if (src != MOSQ_ERR_SUCCESS) {

@@ -53,6 +53,9 @@ class MqttClient {
 
   // Subscriptions made on every (re)connect. Call before start().
   void add_subscription(std::string filter, int qos);
+  // A reload: the subscriptions become these (new ones subscribed and dropped ones
+  // unsubscribed now when connected; all of them on every reconnect).
+  void set_subscriptions(std::vector<std::pair<std::string, int>> subscriptions);
   // Starts the network thread and the first connection attempt. False (with error) only
   // for errors that retrying cannot fix (bad TLS files, out of memory).
   bool start(std::string& error);
@@ -99,6 +102,7 @@ class MqttClient {
   const Clock& clock_;
   MessageHandler handler_;
   struct mosquitto* mosq_ = nullptr;
+  mutable std::mutex subs_mu_;  // subscriptions_: the network thread reads it on connect
   std::vector<std::pair<std::string, int>> subscriptions_;
   std::atomic<bool> connected_{false};
   std::atomic<bool> started_{false};
