@@ -39,13 +39,7 @@ class TimeWindow final : public Operator {
   StageResult process(Record& record, StageContext& ctx) override;
   void on_tick(StageContext& ctx) override;
   void flush(StageContext& ctx) override;
-  OperatorStats stats() const override {
-    OperatorStats st;
-    st.groups = groups();
-    st.state_bytes = memory_bytes();
-    st.watermark = watermark();
-    return st;
-  }
+  OperatorStats stats() const override { return window_stats(groups(), memory_bytes(), watermark()); }
   // The stage's watermark (the lowest of the keys' with watermark "perKey").
   TimeMs watermark() const;
   // Checkpoints. Entries: kStageKey {"kind", "config" (a hash of what the saved state

@@ -15,6 +15,15 @@
 
 namespace weir::pipeline {
 
+// What a window stage reports for the stats line and metrics.
+inline OperatorStats window_stats(uint64_t groups, uint64_t state_bytes, TimeMs watermark) {
+  OperatorStats st;
+  st.groups = groups;
+  st.state_bytes = state_bytes;
+  st.watermark = watermark;
+  return st;
+}
+
 enum class TimeBoundary : uint8_t { kEventTime, kProcessingTime };
 enum class WatermarkScope : uint8_t { kPipeline, kPerKey };
 enum class LatePolicy : uint8_t { kDeadLetter, kUpdate };
