@@ -234,17 +234,33 @@ struct TopEntry {
   TimeMs time;
 };
 
-static_assert(sizeof(PushState) == 24 && sizeof(SetState) == 32);
-static_assert(sizeof(DDSketch*) == 8 && sizeof(TopEntry*) == 8);
-static_assert(alignof(PushState) <= 8 && alignof(SetState) <= 8);
+// Every state starts at a multiple of kStateAlign in the group's block (state_size() rounds
+// up), and the block itself comes from operator new[], aligned at least that much: so a
+// state is always aligned for its type, on 32-bit ARM as on x86-64.
+constexpr size_t kStateAlign = 8;
+static_assert(alignof(PushState) <= kStateAlign && alignof(SetState) <= kStateAlign &&
+              alignof(NumericState) <= kStateAlign && alignof(DeviationState) <= kStateAlign &&
+              alignof(HeldState) <= kStateAlign && alignof(int64_t) <= kStateAlign &&
+              alignof(DDSketch*) <= kStateAlign && alignof(TopEntry*) <= kStateAlign);
+static_assert(__STDCPP_DEFAULT_NEW_ALIGNMENT__ >= kStateAlign);
+
+// The typed view of a state's bytes (through void*: the alignment is guaranteed above).
+template <typename T>
+T* typed(std::byte* state) noexcept {
+  return std::launder(static_cast<T*>(static_cast<void*>(state)));
+}
+template <typename T>
+const T* typed(const std::byte* state) noexcept {
+  return std::launder(static_cast<const T*>(static_cast<const void*>(state)));
+}
 
 template <typename T>
 T& state_as(std::byte* state) noexcept {
-  return *std::launder(reinterpret_cast<T*>(state));
+  return *typed<T>(state);
 }
 template <typename T>
 const T& state_as(const std::byte* state) noexcept {
-  return *std::launder(reinterpret_cast<const T*>(state));
+  return *typed<T>(state);
 }
 
 // The largest state_size() of any kind (the scratch state of a self-merge).
@@ -484,6 +500,11 @@ Accumulator Accumulator::compile(const std::string& output, const config::Node& 
 }
 
 size_t Accumulator::state_size() const noexcept {
+  const size_t n = raw_state_size();
+  return (n + kStateAlign - 1) / kStateAlign * kStateAlign;
+}
+
+size_t Accumulator::raw_state_size() const noexcept {
   switch (kind_) {
     case AccumulatorKind::kCount: return sizeof(int64_t);
     case AccumulatorKind::kSum:
@@ -530,7 +551,7 @@ void Accumulator::destroy(std::byte* state) const noexcept {
     case AccumulatorKind::kMax:
     case AccumulatorKind::kFirst:
     case AccumulatorKind::kLast: {
-      auto* h = std::launder(reinterpret_cast<HeldState*>(state));
+      auto* h = typed<HeldState>(state);
       if (h->kind == HeldState::kHeap) delete h->heap;
       h->kind = HeldState::kNone;
       break;
@@ -557,7 +578,7 @@ void Accumulator::destroy(std::byte* state) const noexcept {
 
 void Accumulator::add(std::byte* state, const Value& doc, TimeMs t) const {
   if (kind_ == AccumulatorKind::kCount) {
-    ++*std::launder(reinterpret_cast<int64_t*>(state));
+    ++*typed<int64_t>(state);
     return;
   }
   if (kind_ == AccumulatorKind::kTop || kind_ == AccumulatorKind::kBottom) {
@@ -567,14 +588,14 @@ void Accumulator::add(std::byte* state, const Value& doc, TimeMs t) const {
   Value scratch;
   const Value& v = input_->eval(doc, scratch);
   if (kind_ == AccumulatorKind::kSum || kind_ == AccumulatorKind::kAvg) {
-    if (v.is_number()) add_number(*std::launder(reinterpret_cast<NumericState*>(state)), v);
+    if (v.is_number()) add_number(*typed<NumericState>(state), v);
     return;
   }
   if (deviation_kind(kind_)) {
     // Non-numeric values are ignored, as in MongoDB; so are NaN and infinities, which
     // would turn the whole window's deviation into NaN.
     if (v.is_number() && std::isfinite(v.as_double())) {
-      std::launder(reinterpret_cast<DeviationState*>(state))->add(v.as_double());
+      typed<DeviationState>(state)->add(v.as_double());
     }
     return;
   }
@@ -582,7 +603,7 @@ void Accumulator::add(std::byte* state, const Value& doc, TimeMs t) const {
     add_collected(state, v, scratch, t);
     return;
   }
-  auto& h = *std::launder(reinterpret_cast<HeldState*>(state));
+  auto& h = *typed<HeldState>(state);
   switch (kind_) {
     case AccumulatorKind::kMin:
     case AccumulatorKind::kMax:
@@ -754,15 +775,15 @@ void Accumulator::merge(std::byte* dst, const std::byte* src) const {
 
 Value Accumulator::result(const std::byte* state) const {
   switch (kind_) {
-    case AccumulatorKind::kCount: return Value(*std::launder(reinterpret_cast<const int64_t*>(state)));
+    case AccumulatorKind::kCount: return Value(*typed<int64_t>(state));
     case AccumulatorKind::kSum: {
-      const auto& n = *std::launder(reinterpret_cast<const NumericState*>(state));
+      const auto& n = *typed<NumericState>(state);
       if (n.count == 0) return Value(int64_t{0});
       if (n.all_int) return Value(n.int_sum);
       return Value(n.sum + n.compensation);
     }
     case AccumulatorKind::kAvg: {
-      const auto& n = *std::launder(reinterpret_cast<const NumericState*>(state));
+      const auto& n = *typed<NumericState>(state);
       if (n.count == 0) return Value();
       if (n.all_int) return Value(static_cast<double>(n.int_sum) / static_cast<double>(n.count));
       return Value((n.sum + n.compensation) / static_cast<double>(n.count));
@@ -770,7 +791,7 @@ Value Accumulator::result(const std::byte* state) const {
     case AccumulatorKind::kStdDevPop:
     case AccumulatorKind::kStdDevSamp: {
       // MongoDB: null without numeric values ($stdDevSamp: with fewer than two).
-      const auto& d = *std::launder(reinterpret_cast<const DeviationState*>(state));
+      const auto& d = *typed<DeviationState>(state);
       const int64_t divisor = kind_ == AccumulatorKind::kStdDevPop ? d.count : d.count - 1;
       if (divisor <= 0) return Value();
       return Value(std::sqrt(std::max(0.0, d.m2) / static_cast<double>(divisor)));
@@ -816,7 +837,7 @@ Value Accumulator::result(const std::byte* state) const {
       const TopEntry* e = state_as<TopEntry*>(state);
       return e != nullptr ? e->output : Value();
     }
-    default: return std::launder(reinterpret_cast<const HeldState*>(state))->value();
+    default: return typed<HeldState>(state)->value();
   }
 }
 

@@ -44,7 +44,7 @@ class Accumulator {
   // of the entry that sorts last by (time, value)), $top and $bottom 8 (a pointer to the
   // winning reading's sort keys, output and time, null until the first reading).
   // Every size is a multiple of 8.
-  size_t state_size() const noexcept;
+  size_t state_size() const noexcept;  // a multiple of 8, so the next state stays aligned
   size_t offset() const noexcept { return offset_; }
   void set_offset(size_t offset) noexcept { offset_ = offset; }
   void init(std::byte* state) const noexcept;
@@ -79,6 +79,7 @@ class Accumulator {
   std::string signature() const;
 
  private:
+  size_t raw_state_size() const noexcept;
   Accumulator(std::string output, AccumulatorKind kind, std::unique_ptr<Expression> input,
               std::shared_ptr<const AccumulatorParams> params = nullptr)
       : output_(std::move(output)), kind_(kind), input_(std::move(input)), params_(std::move(params)) {}
