@@ -195,11 +195,10 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
       return 1;
     }
   }
-  if (durable) {
-    // What the journal holds after the checkpoint: received and acknowledged before the last
-    // stop or crash, not yet in the state. Replayed before anything new (the new messages
-    // wait in the queue); outputs need their connections, so wait for them a little (not
-    // for those with an outbox, which keeps their outputs).
+  {
+    // The connections get a moment (10 s at most) to come up: the journal replay below needs
+    // them for its outputs, and READY (systemd) means connected. Not those with an outbox,
+    // which keeps their outputs; messages arriving meanwhile wait in the queue.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!stop.load() && std::chrono::steady_clock::now() < deadline &&
            !std::all_of(clients.begin(), clients.end(), [&](const auto& c) {
@@ -207,6 +206,11 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
            })) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+  }
+  if (durable) {
+    // What the journal holds after the checkpoint: received and acknowledged before the last
+    // stop or crash, not yet in the state. Replayed before anything new (the new messages
+    // wait in the queue).
     uint64_t replayed = 0;
     try {
       replayed = durable->replay([&](Message&& m) {
