@@ -9,7 +9,7 @@
 # tests under qemu. Prints how long each phase took.
 #
 # Environment:
-#   WEIR_CROSS_BUILD_DIR  build directory (default /tmp/weir-cross-TARGET)
+#   WEIR_CROSS_BUILD_DIR  build directory (default build-cross-TARGET in the source tree)
 #   WEIR_SYSROOT          armhf sysroot (default /tmp/weir-sysroot-armhf)
 #   WEIR_CROSS_OVERLAY    aarch64: where libsimdjson-dev:arm64 is unpacked (default
 #                         /tmp/weir-overlay-arm64; see below)
@@ -33,7 +33,7 @@ esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(dirname "$here")
-build=${WEIR_CROSS_BUILD_DIR:-/tmp/weir-cross-$target}
+build=${WEIR_CROSS_BUILD_DIR:-$src/build-cross-$target}
 jobs=$(nproc)
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
@@ -170,6 +170,16 @@ fi
 
 # ---- configure, build ---------------------------------------------------------------------
 phase "configure"
+# A build directory configured for another source tree (another clone, a moved checkout)
+# makes CMake refuse to configure: start it again.
+cache=$build/CMakeCache.txt
+if [ -f "$cache" ]; then
+  was=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$cache")
+  if [ "$was" != "$src" ]; then
+    echo "$build was configured for ${was:-another source tree}; starting it again for $src"
+    rm -rf "$build"
+  fi
+fi
 # shellcheck disable=SC2086
 cmake -S "$src" -B "$build" \
   -DCMAKE_TOOLCHAIN_FILE="$here/$target.cmake" \
