@@ -73,7 +73,7 @@ ServiceObserver::ServiceObserver(const config::Config& config) : metrics_(config
 ServiceObserver::~ServiceObserver() { stop_server(); }
 
 bool ServiceObserver::start(std::string& error) {
-  if (!metrics_) return true;
+  if (!metrics_ || metrics_->port == 0) return true;  // no HTTP endpoint (maybe metrics over MQTT)
   server_ = std::make_unique<httplib::Server>();
   server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     const int64_t silent = steady_ms() - loop_at_ms_.load();
@@ -186,7 +186,7 @@ void ServiceObserver::tick(TimeMs now, const std::function<engine::RunView()>& f
     render = metrics_wanted_ > metrics_done_;
   }
   const bool status_due = notify_ && (last_status_ == kMinTime || now - last_status_ >= kStatusEvery);
-  const bool readiness_due = metrics_ && (last_readiness_ == kMinTime || now - last_readiness_ >= kReadinessEvery);
+  const bool readiness_due = server_ != nullptr && (last_readiness_ == kMinTime || now - last_readiness_ >= kReadinessEvery);
   if (!render && !status_due && !readiness_due) return;
   const engine::RunView view = fill();
   if (readiness_due) {

@@ -104,10 +104,20 @@ constexpr OptionSpec kStateOptions[] = {
 constexpr ComponentInfo kStateInfo{"state", "the state database", kStateOptions};
 
 constexpr OptionSpec kMetricsOptions[] = {
-    {"port", OptionType::kInteger, true, "", "TCP port of /metrics, /healthz and /readyz"},
+    {"port", OptionType::kInteger, false, "none", "TCP port of /metrics, /healthz and /readyz (port or mqtt, or both)"},
     {"listen", OptionType::kString, false, "127.0.0.1", "a loopback address: 127.0.0.1, ::1 or localhost"},
+    {"mqtt", OptionType::kObject, false, "none",
+     "publish the metrics as JSON to an MQTT topic: connectionName, topic, interval, retain"},
 };
 constexpr ComponentInfo kMetricsInfo{"metrics", "the metrics and health endpoint", kMetricsOptions};
+
+constexpr OptionSpec kMetricsMqttOptions[] = {
+    {"connectionName", OptionType::kString, true, "", "an MQTT connection"},
+    {"topic", OptionType::kString, true, "", "the topic (no wildcards)"},
+    {"interval", OptionType::kDuration, false, "10 seconds", "how often the metrics are published"},
+    {"retain", OptionType::kBoolean, false, "false", "publish retained, so a new subscriber gets the last"},
+};
+constexpr ComponentInfo kMetricsMqttInfo{"metrics.mqtt", "metrics published to an MQTT topic", kMetricsMqttOptions};
 
 constexpr OptionSpec kPipelineOptions[] = {
     {"name", OptionType::kString, true, "", "unique pipeline name"},
@@ -320,11 +330,29 @@ Config Config::parse(const std::string& text, const std::string& file_name) {
     m->expect_object();
     m->check_options(kMetricsInfo);
     MetricsSpec spec;
-    spec.port = static_cast<int>(m->at("port").as_int(1, 65535));
+    if (auto pn = m->get("port")) spec.port = static_cast<int>(pn->as_int(1, 65535));
     if (auto l = m->get("listen")) {
       spec.listen = l->as_enum({"127.0.0.1", "::1", "localhost"});
       if (spec.listen == "localhost") spec.listen = "127.0.0.1";
     }
+    if (auto q = m->get("mqtt")) {
+      q->expect_object();
+      q->check_options(kMetricsMqttInfo);
+      MetricsMqttSpec mq;
+      Node name = q->at("connectionName");
+      mq.connection = name.as_nonempty_string();
+      if (cfg.connection(mq.connection, name.path()).type != "mqtt") {
+        name.fail("an MQTT connection (\"" + mq.connection + "\" is of type \"" +
+                  cfg.connection(mq.connection, name.path()).type + "\")");
+      }
+      Node topic = q->at("topic");
+      mq.topic = topic.as_nonempty_string();
+      if (mq.topic.find_first_of("+#") != std::string::npos) topic.fail("a topic without wildcards");
+      if (auto iv = q->get("interval")) mq.interval_ms = iv->as_duration();
+      mq.retain = q->bool_or("retain", false);
+      spec.mqtt = mq;
+    }
+    if (spec.port == 0 && !spec.mqtt) m->fail("\"port\" (the HTTP endpoint) or \"mqtt\" (a topic), or both");
     cfg.metrics_ = spec;
   }
   Node pipes = root.at("pipelines");

@@ -92,9 +92,18 @@ struct StateSpec {
 };
 
 // The metrics and health endpoint ("metrics": {"port": 9464}); off without the section.
+// The same numbers published as a JSON document to an MQTT topic every interval.
+struct MetricsMqttSpec {
+  std::string connection;
+  std::string topic;
+  TimeMs interval_ms = 10000;
+  bool retain = false;
+};
+
 struct MetricsSpec {
   std::string listen = "127.0.0.1";  // loopback only
-  int port = 9464;
+  int port = 0;                      // 0: no HTTP endpoint (only "mqtt")
+  std::optional<MetricsMqttSpec> mqtt;
 };
 
 class Config {

@@ -14,6 +14,7 @@
 #include "engine/checkpoint.hpp"
 #include "engine/durable_ingest.hpp"
 #include "engine/engine.hpp"
+#include "engine/metrics.hpp"
 #include "engine/reload.hpp"
 #include "ingest/mqtt/mqtt_client.hpp"
 #include "sink/kafka/kafka_sink.hpp"
@@ -313,6 +314,31 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
     }
   };
 
+  // Metrics published as JSON to an MQTT topic (config "metrics.mqtt"): QoS 0, skipped while
+  // the connection is down (a metrics document is only worth its moment).
+  const config::MetricsMqttSpec* metrics_mqtt =
+      config.metrics() && config.metrics()->mqtt ? &*config.metrics()->mqtt : nullptr;
+  ingest::MqttClient* metrics_client = nullptr;
+  if (metrics_mqtt != nullptr) {
+    const auto it = std::find(names.begin(), names.end(), metrics_mqtt->connection);
+    if (it != names.end()) metrics_client = clients[static_cast<size_t>(it - names.begin())].get();
+  }
+  TimeMs last_metrics = kMinTime;
+  auto maybe_publish_metrics = [&] {
+    if (metrics_client == nullptr) return;
+    const TimeMs now = clock.now();
+    if (last_metrics != kMinTime && now - last_metrics < metrics_mqtt->interval_ms) return;
+    last_metrics = now;
+    if (!metrics_client->connected()) return;
+    ingest::PublishProperties props;
+    props.content_type = "application/json";
+    // A retained document outlives weir: let the broker drop it when three are missed.
+    if (metrics_mqtt->retain) props.message_expiry_s = static_cast<uint32_t>(std::max<TimeMs>(1, 3 * metrics_mqtt->interval_ms / 1000));
+    const int rc = metrics_client->publish(metrics_mqtt->topic, json_metrics(view(), now, WEIR_VERSION), 0,
+                                           metrics_mqtt->retain, &props);
+    if (rc != 0) spdlog::debug("metrics: publish to \"{}\" failed (code {})", metrics_mqtt->topic, rc);
+  };
+
   auto apply_reload = [&] {
     spdlog::info("reload: reading {} again", current->file());
     std::optional<config::Config> next = reload.read ? reload.read() : std::nullopt;
@@ -362,6 +388,7 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
       last_batch = std::chrono::steady_clock::now();
     }
     maybe_tick();
+    maybe_publish_metrics();
     if (reload.requested != nullptr && reload.requested->exchange(false)) apply_reload();
     if (observer != nullptr) observer->tick(clock.now(), fill_view);
   }

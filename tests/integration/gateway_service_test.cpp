@@ -108,6 +108,69 @@ TEST(GatewayService, MetricsCountWhatWasSentAndHealthFollowsTheBroker) {
   EXPECT_EQ(weir.stop(), 0) << weir.log();
 }
 
+// A sample's value in a published metrics document; -1 when there is none.
+double sample(const json& doc, const std::string& name, const json& labels = json::object()) {
+  if (!doc.contains("metrics") || !doc["metrics"].contains(name)) return -1;
+  for (const auto& s : doc["metrics"][name]["samples"]) {
+    if (s["labels"] == labels) return s["value"].get<double>();
+  }
+  return -1;
+}
+
+TEST(GatewayService, MetricsArePublishedAsJsonToAnMqttTopic) {
+  TempDir dir;
+  MosquittoBroker broker(dir);
+  MqttCollector collector(broker.port(), {"out/#", "dlq/#"});
+  MqttCollector metrics(broker.port(), {"weir/gw/metrics"}, CollectorOptions{"", true});
+  json cfg = service_config(broker.port(), 0);
+  // A publish-only connection (MQTT 5) carries the metrics, retained, every second; no
+  // HTTP endpoint.
+  cfg["connections"]["up"] = {{"type", "mqtt"}, {"port", broker.port()}, {"clientId", "weir-gw-up"}};
+  cfg["metrics"] = {{"mqtt", {{"connectionName", "up"}, {"topic", "weir/gw/metrics"},
+                              {"interval", {{"size", 1}, {"unit", "second"}}}, {"retain", true}}}};
+  dir.write("weir.json", cfg.dump());
+  Process weir({WEIR_EXE, "run", "-c", dir.file("weir.json")}, dir.file("weir.log"));
+
+  const int64_t t0 = 1767225600000;
+  ASSERT_TRUE(wait_until([&] { return metrics.count() >= 1; }, 15s)) << weir.log();
+  for (int i = 0; i < 30; ++i) {
+    const int v = i < 25 ? i : -1;
+    collector.publish("in/d" + std::to_string(i % 3),
+                      R"({"ts":)" + std::to_string(t0 + i * 100) + R"(,"v":)" + std::to_string(v) + "}");
+  }
+  collector.publish("in/d0", "not json");
+  ASSERT_TRUE(wait_until([&] { return collector.count() >= 25 + 1; }, 10s)) << weir.log();
+
+  // A document published after everything was handled has the engine's counts.
+  json doc;
+  ASSERT_TRUE(wait_until([&] {
+    const auto all = metrics.messages();
+    doc = json::parse(all.back().payload);
+    return sample(doc, "weir_messages_total") >= 31;
+  }, 10s)) << weir.log();
+  const auto all = metrics.messages();
+  EXPECT_EQ(all.back().content_type, "application/json");
+  EXPECT_GT(all.back().expiry_s, 0u);  // retained documents expire (three intervals)
+  EXPECT_LE(all.back().expiry_s, 3u);
+  EXPECT_EQ(doc["metrics"]["weir_messages_total"]["type"], "counter");
+  EXPECT_EQ(sample(doc, "weir_messages_total"), 31);
+  EXPECT_EQ(sample(doc, "weir_readings_in_total", {{"pipeline", "pass"}}), 30);  // "not json" is no reading
+  EXPECT_EQ(sample(doc, "weir_readings_filtered_total", {{"pipeline", "pass"}}), 5);
+  EXPECT_EQ(sample(doc, "weir_outputs_total", {{"pipeline", "pass"}}), 25);
+  EXPECT_EQ(sample(doc, "weir_dead_letters_total", {{"pipeline", "pass"}, {"reason", "malformed"}}), 1);
+  EXPECT_EQ(sample(doc, "weir_open_groups", {{"pipeline", "win"}, {"stage", "1"}, {"kind", "$tumblingWindow"}}), 3);
+  EXPECT_EQ(sample(doc, "weir_connection_received_total", {{"connection", "local"}}), 31);
+  EXPECT_EQ(sample(doc, "weir_connection_up", {{"connection", "up"}, {"type", "mqtt"}}), 1);
+  EXPECT_FALSE(doc["time"].get<std::string>().empty());
+
+  // Retained: a subscriber that comes later gets the last document at once.
+  MqttCollector late(broker.port(), {"weir/gw/metrics"});
+  ASSERT_TRUE(wait_until([&] { return late.count() >= 1; }, 5s));
+  EXPECT_TRUE(late.messages().front().retained);
+  EXPECT_EQ(weir.log().find("metrics on http"), std::string::npos);  // no HTTP endpoint asked for
+  EXPECT_EQ(weir.stop(), 0) << weir.log();
+}
+
 TEST(GatewayService, TheMetricsPortIsLoopbackOnlyAndOffByDefault) {
   TempDir dir;
   MosquittoBroker broker(dir);

@@ -122,6 +122,20 @@ TEST(Config, ErrorsNameThePathAndWhatWasExpected) {
        "/connections/a/mqttVersion", "expected one of \"auto\", \"5\", \"3.1.1\""},
       {R"({"connections": {"a": {"type": "sqlite"}}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
        "/connections/a/path", "missing"},
+      {R"({"connections": {"a": {"type": "mqtt"}}, "metrics": {}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
+       "/metrics", "\"port\" (the HTTP endpoint) or \"mqtt\""},
+      {R"({"connections": {"a": {"type": "mqtt"}}, "metrics": {"port": 9464, "listen": "0.0.0.0"}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
+       "/metrics/listen", "expected one of \"127.0.0.1\""},
+      {R"({"connections": {"a": {"type": "mqtt"}}, "metrics": {"mqtt": {"connectionName": "b", "topic": "m"}}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
+       "/metrics/mqtt/connectionName", "unknown connection \"b\""},
+      {R"({"connections": {"a": {"type": "sqlite", "path": "x.db"}}, "metrics": {"mqtt": {"connectionName": "a", "topic": "m"}}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
+       "/metrics/mqtt/connectionName", "an MQTT connection (\"a\" is of type \"sqlite\")"},
+      {R"({"connections": {"a": {"type": "mqtt"}}, "metrics": {"mqtt": {"connectionName": "a", "topic": "m/#"}}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
+       "/metrics/mqtt/topic", "without wildcards"},
+      {R"({"connections": {"a": {"type": "mqtt"}}, "metrics": {"mqtt": {"connectionName": "a"}}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
+       "/metrics/mqtt/topic", "missing"},
+      {R"({"connections": {"a": {"type": "mqtt"}}, "metrics": {"mqtt": {"connectionName": "a", "topic": "m", "every": 1}}, "pipelines": [{"name": "p", "pipeline": [1]}]})",
+       "/metrics/mqtt/every", "unknown option \"every\""},
   };
   for (const auto& c : cases) {
     try {
@@ -132,6 +146,38 @@ TEST(Config, ErrorsNameThePathAndWhatWasExpected) {
       EXPECT_NE(e.message().find(c.message_part), std::string::npos) << e.what();
     }
   }
+}
+
+TEST(Config, MetricsOverHttpOverMqttOrBoth) {
+  const char* both = R"({
+    "connections": {"local": {"type": "mqtt"}},
+    "metrics": {"port": 9464, "listen": "localhost",
+                "mqtt": {"connectionName": "local", "topic": "weir/gw1/metrics",
+                         "interval": {"size": 30, "unit": "second"}, "retain": true}},
+    "pipelines": [{"name": "p", "pipeline": [{"$source": {}}, {"$emit": {}}]}]
+  })";
+  auto cfg = Config::parse(both, "x.json");
+  ASSERT_TRUE(cfg.metrics());
+  EXPECT_EQ(cfg.metrics()->port, 9464);
+  EXPECT_EQ(cfg.metrics()->listen, "127.0.0.1");
+  ASSERT_TRUE(cfg.metrics()->mqtt);
+  EXPECT_EQ(cfg.metrics()->mqtt->connection, "local");
+  EXPECT_EQ(cfg.metrics()->mqtt->topic, "weir/gw1/metrics");
+  EXPECT_EQ(cfg.metrics()->mqtt->interval_ms, 30000);
+  EXPECT_TRUE(cfg.metrics()->mqtt->retain);
+
+  const char* mqtt_only = R"({
+    "connections": {"local": {"type": "mqtt"}},
+    "metrics": {"mqtt": {"connectionName": "local", "topic": "m"}},
+    "pipelines": [{"name": "p", "pipeline": [{"$source": {}}, {"$emit": {}}]}]
+  })";
+  auto m = Config::parse(mqtt_only, "x.json");
+  ASSERT_TRUE(m.metrics());
+  EXPECT_EQ(m.metrics()->port, 0);  // no HTTP endpoint
+  ASSERT_TRUE(m.metrics()->mqtt);
+  EXPECT_EQ(m.metrics()->mqtt->interval_ms, 10000);
+  EXPECT_FALSE(m.metrics()->mqtt->retain);
+  EXPECT_FALSE(Config::parse(kMinimal, "x.json").metrics());
 }
 
 TEST(Config, InvalidJsonGivesLineAndColumn) {
