@@ -18,6 +18,7 @@
 
 #include "support/kafka_mock.hpp"
 #include "support/mosquitto_broker.hpp"
+#include "support/mqtt311_proxy.hpp"
 #include "support/mqtt_collector.hpp"
 #include "support/process.hpp"
 #include "support/tls_broker.hpp"
@@ -215,6 +216,58 @@ TEST(Upstream, MqttOverTlsWithMqtt5PropertiesSurvivesAnOutageInOrderAndOnce) {
   const auto end = outbox_counters(weir.log(), "cloud");
   EXPECT_EQ(end.at("dropped"), 0u);
   EXPECT_EQ(end.at("sent"), want.size());
+}
+
+// An upstream broker that does not speak MQTT 5 (a proxy in front of mosquitto refuses
+// protocol level 5 as an older broker does, in either CONNACK form): "auto" falls back to
+// 3.1.1 and every output arrives; an explicit "5" is refused with a clear error instead.
+TEST(Upstream, AutoFallsBackToMqtt311WhenTheBrokerRefusesMqtt5) {
+  for (const auto refusal : {Mqtt311Proxy::Refusal::kV311Connack, Mqtt311Proxy::Refusal::kV5Connack}) {
+    const bool v311_form = refusal == Mqtt311Proxy::Refusal::kV311Connack;
+    SCOPED_TRACE(v311_form ? "CONNACK in 3.1.1 form" : "CONNACK in MQTT 5 form");
+    TempDir dir;
+    MosquittoBroker local(dir);
+    MosquittoBroker cloud(dir);
+    Mqtt311Proxy old_broker(cloud.port(), refusal);
+    MqttCollector ref(local.port(), {"ref/#"});
+    MqttCollector up(cloud.port(), {"agg/#"});
+    const json cloud_conn = {{"type", "mqtt"}, {"port", old_broker.port()}, {"clientId", "weir-uplink"},
+                             {"reconnectMinMs", 100}, {"reconnectMaxMs", 400}, {"outbox", json::object()}};
+    const json emit = {{"$emit", {{"connectionName", "cloud"}, {"topic", "agg/{_id}"}}}};
+    dir.write("weir.json", make_config(local.port(), cloud_conn, emit, dir).dump(2));
+    Process weir({WEIR_EXE, "run", "-c", dir.file("weir.json")}, dir.file("weir.log"));
+    ASSERT_TRUE(wait_until([&] { return weir.log().find("(MQTT 3.1.1, 0 subscription(s))") != std::string::npos; }, 20s))
+        << weir.log();
+    EXPECT_NE(weir.log().find("does not speak MQTT 5; using 3.1.1"), std::string::npos) << weir.log();
+    EXPECT_GE(old_broker.refused(), 1);
+    EXPECT_GE(old_broker.relayed(), 1);
+
+    Process sim = simulate(local.port(), dir, 200);
+    ASSERT_EQ(sim.wait(60s), 0) << read_file(dir.file("sim.log"));
+    const std::vector<Output> want = wait_reference(ref, [&] { return weir.log(); });
+    ASSERT_TRUE(wait_until([&] { return up.count() >= want.size(); }, 60s))
+        << up.count() << " of " << want.size() << "\n" << weir.log();
+    std::vector<Output> got;
+    for (const auto& m : up.messages()) got.push_back(parse_output(m.payload));
+    EXPECT_TRUE(check_against_reference(got, want).empty()) << "no link break, so no second copies";
+    EXPECT_EQ(weir.stop(20s), 0) << weir.log();
+
+    if (v311_form) continue;
+    // "mqttVersion": "5" asks for MQTT 5 only: no fallback, a clear error, and the outputs
+    // wait in the outbox.
+    json strict = cloud_conn;
+    strict["mqttVersion"] = "5";
+    dir.write("strict.json", make_config(local.port(), strict, emit, dir).dump(2));
+    const int refused_before = old_broker.refused();
+    Process weir5({WEIR_EXE, "run", "-c", dir.file("strict.json"), "--fresh-state"}, dir.file("weir5.log"));
+    ASSERT_TRUE(wait_until([&] { return weir5.log().find("refused the connection") != std::string::npos; }, 20s))
+        << weir5.log();
+    EXPECT_NE(weir5.log().find("Unsupported Protocol Version (the broker does not speak MQTT 5: set \"mqttVersion\""),
+              std::string::npos) << weir5.log();
+    EXPECT_EQ(weir5.log().find("using 3.1.1"), std::string::npos) << weir5.log();
+    EXPECT_GT(old_broker.refused(), refused_before);
+    EXPECT_EQ(weir5.stop(20s), 0) << weir5.log();
+  }
 }
 
 TEST(Upstream, AWrongCaIsRefusedWithAClearErrorAndTheBacklogWaitsForTheNextStart) {

@@ -240,8 +240,14 @@ void MqttClient::on_connect(struct mosquitto* mosq, void* self_ptr, int rc) {
       mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
       return;
     }
-    spdlog::error("connection \"{}\": broker {}:{} refused the connection: {}", self->spec_.name,
-                  self->spec_.host, self->spec_.port, mosquitto_connack_string(rc));
+    // Codes from 0x80 up are MQTT 5 reason codes; below, 3.1.1 return codes.
+    const bool unsupported = rc == 1 || rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION;
+    spdlog::error("connection \"{}\": broker {}:{} refused the connection: {}{}", self->spec_.name,
+                  self->spec_.host, self->spec_.port,
+                  rc >= 0x80 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc),
+                  unsupported && self->protocol_.load() == 5
+                      ? " (the broker does not speak MQTT 5: set \"mqttVersion\" to \"auto\" or \"3.1.1\")"
+                      : "");
     return;
   }
   self->connects_.fetch_add(1);
