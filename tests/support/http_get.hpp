@@ -1,8 +1,9 @@
 // A plain HTTP GET to 127.0.0.1 (cpp-httplib's client), for the metrics endpoint tests.
 #pragma once
 
-#include <map>
 #include <string>
+
+#include "support/prometheus_text.hpp"  // parse_metrics, for the endpoint tests
 
 namespace weir::test {
 
@@ -12,8 +13,5 @@ struct HttpReply {
 };
 
 HttpReply http_get(int port, const std::string& path);
-
-// The samples of a Prometheus text page: "name{labels}" -> value (HELP/TYPE lines skipped).
-std::map<std::string, double> parse_metrics(const std::string& page);
 
 }  // namespace weir::test

@@ -3,12 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/engine.hpp"
 #include "engine/metrics.hpp"
+#include "support/prometheus_text.hpp"
 
 namespace weir::engine {
 namespace {
@@ -28,19 +28,6 @@ Message message(std::string topic, std::string payload) {
   m.payload = std::move(payload);
   m.received = 1767225600000;
   return m;
-}
-
-// "name{labels}" -> value, from Prometheus text.
-std::map<std::string, double> parse_text(const std::string& text) {
-  std::map<std::string, double> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const auto sp = line.rfind(' ');
-    out[line.substr(0, sp)] = std::stod(line.substr(sp + 1));
-  }
-  return out;
 }
 
 // The same keys built from the JSON document.
@@ -96,7 +83,7 @@ TEST(Metrics, TextAndJsonCarryTheSameSamplesAndTheEngineCounters) {
   RunView view{engine, {}, 3, 100, 0, {}};
   view.connections.push_back({"in", "mqtt", true, true, 10, 0, 0, nullptr});
 
-  const auto text = parse_text(prometheus_metrics(view, clock.now(), "1.2.3"));
+  const auto text = test::parse_metrics(prometheus_metrics(view, clock.now(), "1.2.3"));
   const auto doc = nlohmann::json::parse(json_metrics(view, clock.now(), "1.2.3"));
   EXPECT_EQ(doc.at("version"), "1.2.3");
   EXPECT_EQ(doc.at("time"), "2026-01-01T00:00:00.000Z");
