@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <memory>
@@ -333,7 +334,9 @@ int run_live(const config::Config& config, const std::atomic<bool>& stop, state:
     ingest::PublishProperties props;
     props.content_type = "application/json";
     // A retained document outlives weir: let the broker drop it when three are missed.
-    if (metrics_mqtt->retain) props.message_expiry_s = static_cast<uint32_t>(std::max<TimeMs>(1, 3 * metrics_mqtt->interval_ms / 1000));
+    if (metrics_mqtt->retain) {
+      props.message_expiry_s = static_cast<uint32_t>(std::clamp<TimeMs>(3 * (metrics_mqtt->interval_ms / 1000), 1, UINT32_MAX));
+    }
     const int rc = metrics_client->publish(metrics_mqtt->topic, json_metrics(view(), now, WEIR_VERSION), 0,
                                            metrics_mqtt->retain, &props);
     if (rc != 0) spdlog::debug("metrics: publish to \"{}\" failed (code {})", metrics_mqtt->topic, rc);
