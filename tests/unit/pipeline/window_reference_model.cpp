@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <stdexcept>
 
@@ -94,8 +95,22 @@ AccSpec accumulator(const std::string& output, const config::Json& j) {
   unsupported("accumulator " + op);
 }
 
-// The exact sum of 64-bit integers.
-__extension__ typedef __int128 WideInt;
+// The exact sum of 64-bit integers, in 128-bit two's complement (hi * 2^64 + lo); portable
+// where the compiler has no __int128 (32-bit ARM).
+struct WideInt {
+  uint64_t lo = 0;
+  int64_t hi = 0;
+  void add(int64_t v) {
+    const uint64_t sum = lo + static_cast<uint64_t>(v);
+    hi += (v < 0 ? -1 : 0) + (sum < lo ? 1 : 0);
+    lo = sum;
+  }
+  bool fits_int64() const {
+    return (hi == 0 && lo <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) ||
+           (hi == -1 && lo > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
+  }
+  int64_t as_int64() const { return static_cast<int64_t>(lo); }
+};
 
 bool is_finite_number(const Value* v) {
   return v != nullptr && (v->is_int() || (v->is_double() && std::isfinite(v->as_double())));
@@ -536,7 +551,7 @@ Value WindowModel::compute(const std::vector<size_t>& members_in,
     std::vector<double> nums;  // finite numbers, in order
     std::vector<long double> wide;
     bool all_int = true;
-    WideInt isum = 0;
+    WideInt isum;
     double scale = 0;
     for (const Value* v : in) {
       if (!is_finite_number(v)) continue;
@@ -545,7 +560,7 @@ Value WindowModel::compute(const std::vector<size_t>& members_in,
                                  : static_cast<long double>(v->as_double()));
       scale = std::max(scale, std::fabs(v->as_double()));
       if (v->is_int()) {
-        isum += v->as_int();
+        isum.add(v->as_int());
       } else {
         all_int = false;
       }
@@ -557,9 +572,8 @@ Value WindowModel::compute(const std::vector<size_t>& members_in,
         result = Value(static_cast<int64_t>(rs.size()));
         break;
       case AccKind::kSum:
-        if (all_int && isum >= std::numeric_limits<int64_t>::min() &&
-            isum <= std::numeric_limits<int64_t>::max()) {
-          result = Value(static_cast<int64_t>(isum));
+        if (all_int && isum.fits_int64()) {
+          result = Value(isum.as_int64());
         } else {
           result = Value(static_cast<double>(precise_sum(wide)));
         }
