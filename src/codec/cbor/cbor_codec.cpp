@@ -18,6 +18,18 @@ constexpr uint64_t kMaxInt64 = static_cast<uint64_t>(std::numeric_limits<int64_t
 // Declared lengths are only hints: at most this many items are reserved up front.
 constexpr size_t kMaxReserve = 1024;
 
+// The length of a string, array or map written with a 64-bit length (additional info 27)
+// when it does not fit in size_t; 0 otherwise (always 0 where size_t has 64 bits).
+uint64_t length_beyond_size_t(const uint8_t* p, size_t n) {
+  if (n < 9) return 0;
+  const uint8_t major = p[0] >> 5;
+  if ((p[0] & 0x1f) != 27 || major < 2 || major > 5) return 0;
+  uint64_t len = 0;
+  for (size_t i = 1; i < 9; ++i) len = (len << 8) | p[i];
+  constexpr uint64_t kSizeMax = std::numeric_limits<size_t>::max();
+  return len > kSizeMax ? len : 0;
+}
+
 std::string decimal(uint64_t v) {
   char buf[24];
   auto res = std::to_chars(buf, buf + sizeof buf, v);
@@ -57,6 +69,9 @@ class CborCodec::Builder {
   Value take_root() { return std::move(root_); }
 
   static const cbor_callbacks& callbacks();
+  // An array or map head whose 64-bit length libcbor cannot pass on (see parse()).
+  void wide_array_start(uint64_t items) { on_array_start(items); }
+  void wide_map_start(uint64_t pairs) { on_map_start(pairs); }
 
  private:
   enum class Kind : uint8_t { kArray, kMap, kTextChunks, kByteChunks };
@@ -208,7 +223,7 @@ class CborCodec::Builder {
     stack_.push_back(std::move(frame));
     pending_tag_ = false;
   }
-  void on_array_start(size_t items) {
+  void on_array_start(uint64_t items) {
     if (!open_container("array")) return;
     // Each item takes at least one byte: a longer declared length cannot be honest.
     const size_t room = left_ - 1;
@@ -217,9 +232,9 @@ class CborCodec::Builder {
                   " bytes follow");
     }
     if (items == 0) return emit(Value::array());
-    push_container(Kind::kArray, false, items, std::min(items, kMaxReserve));
+    push_container(Kind::kArray, false, items, static_cast<size_t>(std::min<uint64_t>(items, kMaxReserve)));
   }
-  void on_map_start(size_t pairs) {
+  void on_map_start(uint64_t pairs) {
     if (!open_container("map")) return;
     const size_t room = left_ - 1;
     if (pairs > room / 2) {
@@ -228,7 +243,7 @@ class CborCodec::Builder {
     }
     if (pairs > kMaxMembers) return too_many_entries();
     if (pairs == 0) return emit(Value::object());
-    push_container(Kind::kMap, false, uint64_t{pairs} * 2, pairs);
+    push_container(Kind::kMap, false, pairs * 2, static_cast<size_t>(pairs));
   }
   void on_indefinite_start(Kind kind) {
     if (!open_container(kind == Kind::kMap ? "map" : "array")) return;
@@ -346,6 +361,24 @@ DecodeResult CborCodec::parse(std::string_view payload, Value& out, std::string&
       return DecodeResult::kMalformed;
     }
     builder.set_bytes_left(size - offset);
+    // libcbor hands a 64-bit length (initial bytes 0x5b, 0x7b, 0x9b, 0xbb) over as size_t:
+    // on a 32-bit target it would cut 2^32 + 1 to 1 and decode a different item. No payload
+    // can hold such a length, so it is judged here, as a 64-bit target judges it.
+    if (const uint64_t wide = length_beyond_size_t(data + offset, size - offset); wide != 0) {
+      const uint8_t major = data[offset] >> 5;
+      if (major == 4) {
+        builder.wide_array_start(wide);
+      } else if (major == 5) {
+        builder.wide_map_start(wide);
+      } else {
+        error = "truncated CBOR at byte " + std::to_string(offset) +
+                ": the item runs past the end of the payload";
+        return DecodeResult::kMalformed;
+      }
+      error = "invalid CBOR at byte " + std::to_string(offset) + ": " +
+              (builder.failed() ? builder.reason() : "a length of " + decimal(wide) + " cannot be honest");
+      return DecodeResult::kMalformed;
+    }
     const cbor_decoder_result res =
         cbor_stream_decode(data + offset, size - offset, &Builder::callbacks(), &builder);
     if (res.status == CBOR_DECODER_NEDATA) {
